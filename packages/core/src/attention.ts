@@ -1,0 +1,179 @@
+import type { CoreConfig } from './config.js';
+import { type Ops, type Params, param } from './ops.js';
+
+/**
+ * Keys and values of a contiguous run of positions, split into heads: `[batch, heads, len, headDim]`.
+ * Keys are stored already rotated when RoPE is used, so a cached block is never recomputed.
+ */
+export interface KV<T> {
+  readonly k: T;
+  readonly v: T;
+}
+
+/** `[B, T, d]` → `[B, H, T, hd]`. */
+export function splitHeads<T>(ops: Ops<T>, x: T, heads: number): T {
+  const [b, t, d] = ops.shape(x) as [number, number, number];
+  return ops.transpose(ops.reshape(x, [b, t, heads, d / heads]), [0, 2, 1, 3]);
+}
+
+/** `[B, H, T, hd]` → `[B, T, d]`. */
+export function mergeHeads<T>(ops: Ops<T>, x: T): T {
+  const [b, h, t, hd] = ops.shape(x) as [number, number, number, number];
+  return ops.reshape(ops.transpose(x, [0, 2, 1, 3]), [b, t, h * hd]);
+}
+
+/** Length of a K/V block. */
+export function kvLength<T>(ops: Ops<T>, kv: KV<T>): number {
+  return ops.shape(kv.k)[2]!;
+}
+
+/** Concatenates K/V blocks of consecutive positions (oldest first); `null` entries are skipped. */
+export function concatKV<T>(ops: Ops<T>, blocks: readonly (KV<T> | null | undefined)[]): KV<T> | null {
+  const present = blocks.filter((b): b is KV<T> => b != null && kvLength(ops, b) > 0);
+  if (present.length === 0) return null;
+  if (present.length === 1) return present[0]!;
+  return {
+    k: ops.concat(
+      present.map((b) => b.k),
+      2,
+    ),
+    v: ops.concat(
+      present.map((b) => b.v),
+      2,
+    ),
+  };
+}
+
+/** Positions `[from, from+len)` of a block whose first position is `start`. */
+export function sliceKV<T>(ops: Ops<T>, kv: KV<T>, from: number, len: number): KV<T> {
+  const [b, h, , hd] = ops.shape(kv.k) as [number, number, number, number];
+  return {
+    k: ops.slice(kv.k, [0, 0, from, 0], [b, h, len, hd]),
+    v: ops.slice(kv.v, [0, 0, from, 0], [b, h, len, hd]),
+  };
+}
+
+/** A K/V block detached from the gradient, for carried state. */
+export function detachKV<T>(ops: Ops<T>, kv: KV<T>): KV<T> {
+  return { k: ops.stopGradient(kv.k), v: ops.stopGradient(kv.v) };
+}
+
+/**
+ * Rotary position embedding of `x` (`[B, H, T, hd]`) whose first token is at absolute position
+ * `start`: the two halves of each head are rotated by angle `pos · base^(-2i/hd)`.
+ */
+export function rope<T>(ops: Ops<T>, x: T, start: number, base: number): T {
+  const [b, h, t, hd] = ops.shape(x) as [number, number, number, number];
+  const half = hd / 2;
+  const cos = new Float32Array(t * half);
+  const sin = new Float32Array(t * half);
+  for (let p = 0; p < t; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = (start + p) * base ** ((-2 * i) / hd);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  }
+  const c = ops.constant(cos, [t, half]);
+  const s = ops.constant(sin, [t, half]);
+  const x1 = ops.slice(x, [0, 0, 0, 0], [b, h, t, half]);
+  const x2 = ops.slice(x, [0, 0, 0, half], [b, h, t, half]);
+  return ops.concat([ops.sub(ops.mul(x1, c), ops.mul(x2, s)), ops.add(ops.mul(x1, s), ops.mul(x2, c))], 3);
+}
+
+/**
+ * The paper's learned relative term `q_i · P[:, d]` for every query `i` and key `j`, with
+ * `d = pos(q_i) − pos(k_j)` clipped to `[0, maxDistance − 1]` (negative distances are masked
+ * later). Keys occupy contiguous positions ending with the queries' own, so `d = δ + i − j` with
+ * `δ = Tk − Tq`: a Toeplitz pattern. Rather than gathering a `[Tq, Tk]` index per head, we
+ * multiply the queries with the table columns for every distance the block can hold (one plain
+ * matMul) and shift each query row into place with a reshape ("skewing", as in Transformer-XL).
+ */
+export function relativeScores<T>(ops: Ops<T>, q: T, table: T, tk: number): T {
+  const [b, h, tq, hd] = ops.shape(q) as [number, number, number, number];
+  const maxDistance = ops.shape(table)[1]!;
+  const delta = tk - tq;
+  const width = tk + tq;
+  // Column u holds distance δ + Tq − 1 − u (so row i, after a left shift by Tq − 1 − i, has
+  // distance δ + i − j at column j). One spare column keeps the reshape valid when Tq = 1.
+  const cols = new Int32Array(width);
+  for (let u = 0; u < width; u++) cols[u] = Math.min(Math.max(delta + tq - 1 - u, 0), maxDistance - 1);
+  const columns = ops.transpose(ops.gather(ops.transpose(table, [1, 0]), ops.constantInt(cols, [width])), [1, 0]);
+  const g = ops.matMul(q, columns); // [B, H, Tq, W]
+  const flat = ops.reshape(g, [b, h, tq * width]);
+  const skewed = ops.reshape(ops.slice(flat, [0, 0, tq - 1], [b, h, tq * (width - 1)]), [b, h, tq, width - 1]);
+  return ops.slice(skewed, [0, 0, 0, 0], [b, h, tq, tk]);
+}
+
+/**
+ * An additive mask `[Tq, Tk]` for queries at the last `Tq` of `Tk` contiguous key positions:
+ * query `i` sees key `j` when `0 ≤ d ≤ window` (causal, optionally a sliding window), with
+ * `d = (Tk − Tq) + i − j`. Returns `null` when nothing is masked.
+ */
+export function attentionMask(tq: number, tk: number, window = Number.POSITIVE_INFINITY): Float32Array | null {
+  const delta = tk - tq;
+  const mask = new Float32Array(tq * tk);
+  let any = false;
+  for (let i = 0; i < tq; i++) {
+    for (let j = 0; j < tk; j++) {
+      const d = delta + i - j;
+      if (d < 0 || d > window) {
+        mask[i * tk + j] = -1e9;
+        any = true;
+      }
+    }
+  }
+  return any ? mask : null;
+}
+
+/** Options of {@link attend}. */
+export interface AttendOptions {
+  /** Largest distance a query may look back (sliding window); default unlimited. */
+  readonly window?: number;
+  /** An explicit additive mask `[Tq, Tk]` (0 = visible, −1e9 = hidden) instead of the causal one. */
+  readonly mask?: Float32Array;
+  readonly training?: boolean;
+}
+
+/**
+ * Multi-head attention of queries `q` (`[B, H, Tq, hd]`, the last `Tq` positions of the key run)
+ * over `kv` (`[B, H, Tk, hd]`), with the configured position term, causal (or explicit) mask and
+ * attention dropout. Returns the heads merged and projected by `layers.{layer}.attn.wo`: `[B, Tq, d]`.
+ */
+export function attend<T>(
+  ops: Ops<T>,
+  params: Params<T>,
+  config: CoreConfig,
+  layer: number,
+  q: T,
+  kv: KV<T>,
+  options: AttendOptions = {},
+): T {
+  const [, , tq, hd] = ops.shape(q) as [number, number, number, number];
+  const tk = kvLength(ops, kv);
+  let scores = ops.matMul(q, ops.transpose(kv.k, [0, 1, 3, 2]));
+  if (config.position.type === 'relative') {
+    scores = ops.add(scores, relativeScores(ops, q, param(params, 'pos.rel'), tk));
+  }
+  scores = ops.scale(scores, 1 / Math.sqrt(hd));
+  const mask = options.mask ?? attentionMask(tq, tk, options.window);
+  if (mask) scores = ops.add(scores, ops.constant(mask, [tq, tk]));
+  let probs = ops.softmax(scores);
+  if (options.training && config.attnDropout > 0) probs = ops.dropout(probs, config.attnDropout);
+  const out = mergeHeads(ops, ops.matMul(probs, kv.v));
+  return ops.matMul(out, param(params, `layers.${layer}.attn.wo`));
+}
+
+/** Heads of a projection of already-normalised input `x` by `layers.{layer}.attn.{name}`. */
+export function project<T>(
+  ops: Ops<T>,
+  params: Params<T>,
+  config: CoreConfig,
+  layer: number,
+  name: 'wq' | 'wk' | 'wv',
+  x: T,
+  start: number,
+): T {
+  const heads = splitHeads(ops, ops.matMul(x, param(params, `layers.${layer}.attn.${name}`)), config.heads);
+  return config.position.type === 'rope' && name !== 'wv' ? rope(ops, heads, start, config.position.base) : heads;
+}

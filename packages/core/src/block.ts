@@ -1,0 +1,84 @@
+import { type AttendOptions, type KV, attend, concatKV, project } from './attention.js';
+import type { CoreConfig } from './config.js';
+import { type Ops, type Params, param } from './ops.js';
+
+/** Options of one layer application. */
+export interface LayerOptions<T> extends Omit<AttendOptions, 'mask'> {
+  /** Keys/values of the positions just before the queries (memory, cache, in-flight chunks). */
+  readonly past?: KV<T> | null;
+}
+
+/** What one layer application returns. */
+export interface LayerResult<T> {
+  /** The new hidden state of the queries, `[B, Tq, d]`. */
+  readonly h: T;
+  /** Keys/values of the queries at this layer (the layer *inputs*, projected): later tokens attend to them. */
+  readonly kv: KV<T>;
+}
+
+function layerNorm<T>(ops: Ops<T>, params: Params<T>, name: string, x: T, eps: number): T {
+  return ops.layerNorm(x, param(params, `${name}.g`), param(params, `${name}.b`), eps);
+}
+
+/** Dropout on a residual branch, only in training. */
+function drop<T>(ops: Ops<T>, x: T, rate: number, training: boolean | undefined): T {
+  return training && rate > 0 ? ops.dropout(x, rate) : x;
+}
+
+/** Linear → ReLU/GELU → dropout → Linear. */
+export function feedForward<T>(ops: Ops<T>, params: Params<T>, config: CoreConfig, layer: number, x: T, training?: boolean): T {
+  const p = `layers.${layer}.ffn`;
+  let h = ops.add(ops.matMul(x, param(params, `${p}.w1`)), param(params, `${p}.b1`));
+  h = config.activation === 'gelu' ? ops.gelu(h) : ops.relu(h);
+  h = drop(ops, h, config.dropout, training);
+  return ops.add(ops.matMul(h, param(params, `${p}.w2`)), param(params, `${p}.b2`));
+}
+
+/**
+ * Keys/values that layer `layer` derives from hidden states `h` (`[B, T, d]`, first position
+ * `start`): `LN1`, then the K and V projections (and RoPE on K). Used for the queries' own
+ * positions and for caches of finished chunks, which are projected, never recomputed.
+ */
+export function layerKV<T>(ops: Ops<T>, params: Params<T>, config: CoreConfig, layer: number, h: T, start: number): KV<T> {
+  const x = layerNorm(ops, params, `layers.${layer}.ln1`, h, config.layerNormEps);
+  return {
+    k: project(ops, params, config, layer, 'wk', x, start),
+    v: project(ops, params, config, layer, 'wv', x, start),
+  };
+}
+
+/**
+ * One pre-norm Transformer layer over queries `h` (`[B, Tq, d]`, first position `start`):
+ * `h += Attn(LN1(h), LN1(context))`, then `h += FFN(LN2(h))`. The context is `past` (already
+ * projected keys/values of the positions right before `start`) followed by the queries themselves.
+ */
+export function layerForward<T>(
+  ops: Ops<T>,
+  params: Params<T>,
+  config: CoreConfig,
+  layer: number,
+  h: T,
+  start: number,
+  options: LayerOptions<T> = {},
+): LayerResult<T> {
+  const x = layerNorm(ops, params, `layers.${layer}.ln1`, h, config.layerNormEps);
+  const q = project(ops, params, config, layer, 'wq', x, start);
+  const kv: KV<T> = { k: project(ops, params, config, layer, 'wk', x, start), v: project(ops, params, config, layer, 'wv', x, start) };
+  const context = concatKV(ops, [options.past, kv])!;
+  const a = attend(ops, params, config, layer, q, context, options);
+  let out = ops.add(h, drop(ops, a, config.dropout, options.training));
+  const f = feedForward(ops, params, config, layer, layerNorm(ops, params, `layers.${layer}.ln2`, out, config.layerNormEps), options.training);
+  out = ops.add(out, drop(ops, f, config.dropout, options.training));
+  return { h: out, kv };
+}
+
+/** Token embeddings `[B, T, d]` of int32 `tokens` `[B, T]`. */
+export function embed<T>(ops: Ops<T>, params: Params<T>, tokens: T): T {
+  return ops.gather(param(params, 'embed'), tokens);
+}
+
+/** Final LayerNorm and output projection: `[B, T, d]` → logits `[B, T, vocab]`. */
+export function outputHead<T>(ops: Ops<T>, params: Params<T>, config: CoreConfig, h: T): T {
+  const x = layerNorm(ops, params, 'lnf', h, config.layerNormEps);
+  return ops.add(ops.matMul(x, param(params, 'out.w')), param(params, 'out.b'));
+}

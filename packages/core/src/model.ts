@@ -1,0 +1,74 @@
+import type { CoreConfig } from './config.js';
+import type { Ops, Params } from './ops.js';
+import type { ParamSpec } from './params.js';
+
+/**
+ * The recurrent state a model carries from one call to the next: everything later tokens may
+ * attend to. `position` counts the tokens already consumed. Its other fields are the model kind's
+ * own (memories, in-flight chunks, caches) and are plain objects of tensors and numbers, detached
+ * from any gradient.
+ */
+export interface ModelState<T> {
+  readonly kind: string;
+  readonly batch: number;
+  readonly position: number;
+  readonly data: unknown;
+  /** @internal phantom: ties the state to its tensor type. */
+  readonly __tensor?: T;
+}
+
+/** Reported once per core application of a span of query tokens (used to count passes). */
+export interface PassEvent {
+  /** 1-based pass (staircase) — always 1 for models without chunked recurrence. */
+  readonly pass: number;
+  /** Absolute positions `[start, end)` of the query tokens processed. */
+  readonly start: number;
+  readonly end: number;
+  /** Layer applications each of these tokens received in this core application. */
+  readonly layerApplications: number;
+}
+
+/** Options of {@link Model.forward}. */
+export interface ForwardOptions {
+  /** Enables dropout. Default false. */
+  readonly training?: boolean;
+  /** Called for every core application, for tests and instrumentation. */
+  readonly onPass?: (event: PassEvent) => void;
+}
+
+/** What {@link Model.forward} returns. */
+export interface ForwardResult<T> {
+  /** `[batch, tokens, vocabSize]`. */
+  readonly logits: T;
+  /** The state after these tokens: pass it to the next call. */
+  readonly state: ModelState<T>;
+}
+
+/** Compute and size figures of a model, for reports. */
+export interface ModelCost {
+  readonly parameters: number;
+  /** Layer applications each token receives (the paper's cost per token). */
+  readonly layerApplicationsPerToken: number;
+}
+
+/**
+ * A model: a validated config and plain functions over an {@link Ops} backend.
+ *
+ * `forward(ops, params, tokens, state)` consumes `tokens` (int32 `[batch, length]`) after the
+ * history summarised by `state` (`null` = the start of a sequence) and returns logits for every
+ * token and the new state. Calling it on a whole sequence, on consecutive segments, or one token
+ * at a time gives the same logits: training uses long segments, generation single tokens.
+ */
+export interface Model<C extends CoreConfig = CoreConfig> {
+  readonly kind: string;
+  readonly config: C;
+  paramSpecs(): ParamSpec[];
+  cost(): ModelCost;
+  forward<T>(
+    ops: Ops<T>,
+    params: Params<T>,
+    tokens: T,
+    state: ModelState<T> | null,
+    options?: ForwardOptions,
+  ): ForwardResult<T>;
+}

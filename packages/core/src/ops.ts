@@ -1,0 +1,75 @@
+/**
+ * The backend-neutral tensor operations every model is written against.
+ *
+ * Model code (attention, blocks, staircase rows, ladder repeats, streaming steps) calls only these
+ * functions, in the spirit of Keras 3's `ops`. A backend implements them: `@staircase/backend-tfjs`
+ * eagerly with TensorFlow.js (so autograd can train the models), `@staircase/backend-onnx`
+ * symbolically (so running the same model code records an ONNX graph). Nothing here imports a
+ * tensor library.
+ *
+ * Conventions: tensors are float32 unless created with {@link Ops.constantInt}; shapes are static
+ * arrays of numbers; `matMul` batches over all leading dimensions and broadcasts a rank-2 right
+ * operand; elementwise ops broadcast like NumPy.
+ *
+ * @typeParam T - the backend's tensor type.
+ */
+export interface Ops<T> {
+  /** A short backend name for messages, e.g. `tfjs-wasm`. */
+  readonly name: string;
+
+  /** A float32 constant from values in row-major order. */
+  constant(values: ArrayLike<number>, shape: readonly number[]): T;
+  /** An int32 constant (indices, token ids). */
+  constantInt(values: ArrayLike<number>, shape: readonly number[]): T;
+  /** A float32 tensor of zeros. */
+  zeros(shape: readonly number[]): T;
+  /** The static shape of a tensor. */
+  shape(x: T): number[];
+
+  reshape(x: T, shape: readonly number[]): T;
+  transpose(x: T, perm: readonly number[]): T;
+  /** Concatenates along `axis` (negative counts from the end). */
+  concat(xs: readonly T[], axis: number): T;
+  /** Slices `size` elements from `begin` per axis; `-1` in `size` means "to the end". */
+  slice(x: T, begin: readonly number[], size: readonly number[]): T;
+
+  add(a: T, b: T): T;
+  sub(a: T, b: T): T;
+  mul(a: T, b: T): T;
+  /** Multiplies by a plain number. */
+  scale(x: T, s: number): T;
+  relu(x: T): T;
+  /** GELU (tanh approximation). */
+  gelu(x: T): T;
+  /** Batched matrix product over the last two axes. */
+  matMul(a: T, b: T): T;
+  /** Softmax over the last axis. */
+  softmax(x: T): T;
+  /** Log-softmax over the last axis. */
+  logSoftmax(x: T): T;
+  /** LayerNorm over the last axis with gain `g` and bias `b` (both `[d]`). */
+  layerNorm(x: T, g: T, b: T, eps: number): T;
+  /** Rows of `table` (`[n, ...]`) at int32 `indices`; the result has shape `[...indices, ...]`. */
+  gather(table: T, indices: T): T;
+  /** One-hot float32 encoding of int32 `indices` with `depth` classes (new last axis). */
+  oneHot(indices: T, depth: number): T;
+  /** Sums over the given axes (all when omitted), not keeping them. */
+  sum(x: T, axes?: readonly number[]): T;
+  /**
+   * Inverted dropout: zeroes each element with probability `rate` and scales the rest by
+   * `1/(1-rate)`. Backends draw the mask from their own seeded generator.
+   */
+  dropout(x: T, rate: number): T;
+  /** Identity in the forward pass, no gradient in the backward pass (detached state). */
+  stopGradient(x: T): T;
+}
+
+/** A named parameter map, e.g. `layers.3.attn.wq` → tensor. */
+export type Params<T> = Readonly<Record<string, T>>;
+
+/** Looks a parameter up by name, failing with the name when a checkpoint lacks it. */
+export function param<T>(params: Params<T>, name: string): T {
+  const p = params[name];
+  if (p === undefined) throw new Error(`missing parameter "${name}"`);
+  return p;
+}

@@ -1,0 +1,3 @@
+export * from './schedule.js';
+export * from './forward.js';
+export * from './kinds.js';
