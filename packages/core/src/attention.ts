@@ -90,7 +90,7 @@ export function rope<T>(ops: Ops<T>, x: T, start: number, base: number): T {
  * matMul) and shift each query row into place with a reshape ("skewing", as in Transformer-XL).
  */
 export function relativeScores<T>(ops: Ops<T>, q: T, table: T, tk: number): T {
-  const [b, h, tq, hd] = ops.shape(q) as [number, number, number, number];
+  const [b, h, tq] = ops.shape(q) as [number, number, number];
   const maxDistance = ops.shape(table)[1]!;
   const delta = tk - tq;
   const width = tk + tq;

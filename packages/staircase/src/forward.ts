@@ -121,7 +121,7 @@ export function staircaseForward<T>(
         if (e.chunk >= keepFrom) {
           const perPass = newKeys.get(e.chunk) ?? [];
           newKeys.set(e.chunk, perPass);
-          (perPass[e.pass - 1] ??= []).push(sliceKV(ops, out.kv, offset, len));
+          perPass[e.pass - 1] = [...(perPass[e.pass - 1] ?? []), sliceKV(ops, out.kv, offset, len)];
         }
         offset += len;
       }
