@@ -1,10 +1,14 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/testing.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // import.meta.url in the CJS build (the WASM backend's file paths are resolved from it).
+  shims: true,
+  // tfjs-core's gradient registrations are extensionless ESM files Node cannot import: inline them.
+  noExternal: ['@tensorflow/tfjs-core/dist/register_all_gradients'],
 });

@@ -3,9 +3,11 @@ import '@staircase/staircase';
 import { type Model, type ModelState, createModel, initParams } from '@staircase/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { scratchOps } from './scratch-ops.js';
+import { createTfjsOps } from '../../src/ops.js';
+import { selectBackend } from '../../src/select.js';
 
-const ops = scratchOps();
+await selectBackend({ backend: 'cpu' });
+const ops = createTfjsOps(tf);
 const base = { vocabSize: 11, dModel: 16, heads: 2, layers: 2, dFF: 32, position: { type: 'relative', maxDistance: 6 }, seed: 3 };
 const kinds: Record<string, object> = {
   'transformer-xl': { kind: 'transformer-xl', memory: 5 },
@@ -37,21 +39,19 @@ function run(model: Model, params: Record<string, tf.Tensor>, toks: number[], cu
     state = carry ? (out.state as ModelState<tf.Tensor>) : null;
     t0 = cut;
   }
-  return (tf.concat(parts, 1).arraySync() as number[][][]).flatMap((row) => row.flat()).reduce<number[][]>((acc, v, i) => {
-    (acc[Math.floor(i / 11)] ??= []).push(v);
-    return acc;
-  }, []);
+  // One array of vocabulary logits per (row, position), rows first.
+  return (tf.concat(parts, 1).arraySync() as number[][][]).flat();
 }
 
 function relErr(a: number[][], b: number[][]): number {
   let num = 0;
   let den = 0;
-  a.forEach((row, i) =>
-    row.forEach((v, j) => {
+  for (const [i, row] of a.entries()) {
+    for (const [j, v] of row.entries()) {
       num = Math.max(num, Math.abs(v - b[i]![j]!));
       den = Math.max(den, Math.abs(v));
-    }),
-  );
+    }
+  }
   return num / den;
 }
 

@@ -1,0 +1,178 @@
+import './gradients.js';
+import type { Ops } from '@staircase/core';
+import type { Tensor, Tf } from './tf.js';
+
+/** How {@link createTfjsOps} differentiates `gather` with respect to its table. */
+export type GatherGradient = 'auto' | 'one-hot' | 'native';
+
+/** Options of {@link createTfjsOps}. */
+export interface TfjsOpsOptions {
+  /** Base seed of the dropout masks. Default 0. */
+  readonly seed?: number;
+  /**
+   * `native` uses TensorFlow.js's own gradient (needs the `UnsortedSegmentSum` kernel, which the
+   * WASM backend lacks); `one-hot` computes it as `oneHot(indices)ᵀ · dy`, which every backend
+   * can run; `auto` (default) picks `native` where the kernel exists and `one-hot` elsewhere.
+   */
+  readonly gatherGradient?: GatherGradient;
+  /**
+   * Differentiate `matMul` with explicit transposes followed by plain products instead of
+   * TensorFlow.js's transposed products (which are 10–30× slower on WASM). Default: on for the
+   * WASM backend only.
+   */
+  readonly explicitTransposes?: boolean;
+}
+
+/** {@link Ops} on TensorFlow.js, plus control of the dropout random stream. */
+export interface TfjsOps extends Ops<Tensor> {
+  /** The TensorFlow.js namespace the ops run on. */
+  readonly tf: Tf;
+  /**
+   * Restarts the dropout masks at stream `stream`: masks are a pure function of
+   * `(seed, stream, call index since the restart)`. Trainers set it per (step, micro-batch), so a
+   * resumed run draws the same masks as an uninterrupted one.
+   */
+  setRandomStream(stream: number): void;
+}
+
+/**
+ * Implements core's {@link Ops} eagerly with TensorFlow.js, so `tf.grad`/`tf.variableGrads` train
+ * models written against it. Runs on whichever backend `tf` has active.
+ *
+ * @example
+ * ```ts
+ * const { tf } = await selectBackend({ backend: 'cpu' });
+ * const ops = createTfjsOps(tf, { seed: 1 });
+ * const y = ops.softmax(ops.constant([1, 2, 3], [1, 3]));
+ * ```
+ */
+export function createTfjsOps(tf: Tf, options: TfjsOpsOptions = {}): TfjsOps {
+  const seed = options.seed ?? 0;
+  const gatherMode = options.gatherGradient ?? 'auto';
+  let stream = 0;
+  let draws = 0;
+
+  const explicitTransposes = () => options.explicitTransposes ?? tf.getBackend() === 'wasm';
+  const nativeGather = () =>
+    gatherMode === 'native' || (gatherMode === 'auto' && tf.getKernel('UnsortedSegmentSum', tf.getBackend()) !== undefined);
+
+  const swapLast = (rank: number) => [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
+  /** `a · b` for equal batch shapes, differentiated with explicit transposes. */
+  const matMulExplicit = tf.customGrad((a, b, save) => {
+    const x = a as Tensor;
+    const y = b as Tensor;
+    (save as (ts: Tensor[]) => void)([x, y]);
+    return {
+      value: tf.matMul(x, y),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [sa, sb] = saved as [Tensor, Tensor];
+        return [tf.matMul(dy, tf.transpose(sb, swapLast(sb.rank))), tf.matMul(tf.transpose(sa, swapLast(sa.rank)), dy)];
+      },
+    };
+  });
+  const product = (a: Tensor, b: Tensor): Tensor => {
+    if (explicitTransposes() && a.rank === b.rank && sameShape(a.shape.slice(0, -2), b.shape.slice(0, -2))) {
+      return matMulExplicit(a, b);
+    }
+    return tf.matMul(a, b);
+  };
+
+  const stopGradient = tf.customGrad((x) => ({
+    value: tf.clone(x as Tensor),
+    gradFunc: (dy: Tensor) => tf.zerosLike(dy),
+  }));
+
+  return {
+    name: `tfjs-${tf.getBackend()}`,
+    tf,
+    setRandomStream(s: number) {
+      stream = s;
+      draws = 0;
+    },
+
+    constant: (values, shape) => tf.tensor(Float32Array.from(values), [...shape], 'float32'),
+    constantInt: (values, shape) => tf.tensor(Int32Array.from(values), [...shape], 'int32'),
+    zeros: (shape) => tf.zeros([...shape], 'float32'),
+    shape: (x) => [...x.shape],
+
+    reshape: (x, shape) => tf.reshape(x, [...shape]),
+    transpose: (x, perm) => tf.transpose(x, [...perm]),
+    concat: (xs, axis) => tf.concat([...xs], axis),
+    slice: (x, begin, size) => tf.slice(x, [...begin], [...size]),
+
+    add: (a, b) => tf.add(a, b),
+    sub: (a, b) => tf.sub(a, b),
+    mul: (a, b) => tf.mul(a, b),
+    scale: (x, s) => tf.mul(x, tf.scalar(s, 'float32')),
+    relu: (x) => tf.relu(x),
+    gelu: (x) => {
+      // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), built from ops every backend differentiates.
+      const cube = tf.mul(tf.mul(x, x), x);
+      const inner = tf.mul(tf.add(x, tf.mul(cube, tf.scalar(0.044715))), tf.scalar(Math.sqrt(2 / Math.PI)));
+      return tf.mul(tf.mul(x, tf.scalar(0.5)), tf.add(tf.tanh(inner), tf.scalar(1)));
+    },
+    matMul: (a, b) => {
+      if (a.rank < 2 || b.rank < 2) throw new Error(`matMul needs rank ≥ 2 operands, got [${a.shape}] and [${b.shape}]`);
+      if (b.rank === 2 && a.rank > 2) {
+        // Fold the batch into rows: one large 2-D product instead of many small ones.
+        const k = a.shape[a.rank - 1]!;
+        const out = product(tf.reshape(a, [-1, k]), b);
+        return tf.reshape(out, [...a.shape.slice(0, -1), b.shape[1]!]);
+      }
+      if (a.rank === 2 && b.rank > 2) {
+        return product(tf.reshape(a, [...Array(b.rank - 2).fill(1), ...a.shape]), b);
+      }
+      return product(a, b);
+    },
+    softmax: (x) => tf.softmax(x),
+    logSoftmax: (x) => tf.logSoftmax(x),
+    layerNorm: (x, g, b, eps) => {
+      const mean = tf.mean(x, -1, true);
+      const centred = tf.sub(x, mean);
+      const variance = tf.mean(tf.mul(centred, centred), -1, true);
+      const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, tf.scalar(eps))));
+      return tf.add(tf.mul(normed, g), b);
+    },
+    gather: (table, indices) => {
+      const [n, ...rest] = table.shape as [number, ...number[]];
+      const outShape = [...indices.shape, ...rest];
+      const flat = tf.reshape(indices, [-1]);
+      if (nativeGather()) return tf.reshape(tf.gather(table, flat), outShape);
+      const width = rest.reduce((p, q) => p * q, 1);
+      // The indices are saved for the backward pass, not passed as inputs: they get no gradient.
+      const gathered = tf.customGrad((t, save) => {
+        (save as (ts: Tensor[]) => void)([flat]);
+        return {
+          value: tf.reshape(tf.gather(t as Tensor, flat), outShape),
+          gradFunc: (dy: Tensor, saved: Tensor[]) => {
+            const selector = tf.transpose(floatOneHot(tf, saved[0]!, n)); // [n, N]
+            return tf.reshape(tf.matMul(selector, tf.reshape(dy, [flat.size, width])), [n, ...rest]);
+          },
+        };
+      });
+      return gathered(table);
+    },
+    oneHot: (indices, depth) => floatOneHot(tf, indices, depth),
+    sum: (x, axes) => tf.sum(x, axes === undefined ? undefined : [...axes]),
+    dropout: (x, rate) => {
+      if (rate <= 0) return x;
+      if (rate >= 1) throw new Error(`dropout rate must be < 1, got ${rate}`);
+      const u = tf.randomUniform(x.shape, 0, 1, 'float32', `${seed}/${stream}/${draws++}`);
+      const keep = tf.cast(tf.greaterEqual(u, tf.scalar(rate)), 'float32');
+      return tf.mul(x, tf.mul(keep, tf.scalar(1 / (1 - rate))));
+    },
+    stopGradient: (x) => stopGradient(x),
+  };
+}
+
+/**
+ * One-hot as float32. Built as int32 then cast: the WASM backend's OneHot kernel ignores the
+ * requested dtype and writes int32 bits into a float32 tensor (tfjs 4.22).
+ */
+function floatOneHot(tf: Tf, indices: Tensor, depth: number): Tensor {
+  return tf.tidy(() => tf.cast(tf.oneHot(indices, depth, 1, 0, 'int32'), 'float32'));
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}

@@ -1,0 +1,385 @@
+import { type HostParams, type Model, type ModelState, crossEntropy, initParams, parseConfig } from '@staircase/core';
+import * as tfCore from '@tensorflow/tfjs-core';
+import type { Scalar, Variable } from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { AdamW, assignHost } from './adamw.js';
+import { type Checkpoint, type HostTensor, assertCheckpointFits } from './checkpoint.js';
+import { type TfjsOps, createTfjsOps } from './ops.js';
+import { learningRate } from './schedule.js';
+import { disposeReplaced, tensorsIn } from './state.js';
+import type { Tensor, Tf } from './tf.js';
+
+const optimizerSchema = z.strictObject({
+  /** Peak learning rate. */
+  lr: z.number().positive().default(1e-3),
+  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
+  eps: z.number().positive().default(1e-8),
+  /** Decoupled weight decay (AdamW), applied to parameters whose spec has `decay: true`. */
+  weightDecay: z.number().min(0).default(0.01),
+  warmupSteps: z.number().int().min(0).default(0),
+  /** Updates over which the cosine decay runs; absent = constant learning rate after warm-up. */
+  totalSteps: z.number().int().min(1).optional(),
+  minLrRatio: z.number().min(0).max(1).default(0.1),
+  /** Global gradient-norm clipping threshold; 0 = off. */
+  clipNorm: z.number().min(0).default(1),
+});
+
+const trainerSchema = z.strictObject({
+  /** The TensorFlow.js namespace (from {@link selectBackend}); default `@tensorflow/tfjs-core` with its active backend. */
+  tf: z.custom<Tf>((v) => typeof v === 'object' && v !== null && typeof (v as Tf).variableGrads === 'function', 'a TensorFlow.js namespace').optional(),
+  /** Seeds parameter initialisation and dropout. Default: the model config's `seed`. */
+  seed: z.number().int().min(0).optional(),
+  optimizer: optimizerSchema.prefault({}),
+  /** Micro-batches per update: the batch's rows are split into this many equal groups. */
+  accumulation: z.number().int().min(1).default(1),
+  /** How `gather` is differentiated (see {@link TfjsOpsOptions}). */
+  gatherGradient: z.enum(['auto', 'one-hot', 'native']).default('auto'),
+  /** Differentiate matMul with explicit transposes (default: on WASM only). */
+  explicitTransposes: z.boolean().optional(),
+});
+
+/** Options of {@link createTrainer}; every field is optional. */
+export type TrainerOptions = z.input<typeof trainerSchema>;
+/** {@link TrainerOptions} after defaults. */
+export type ResolvedTrainerOptions = z.output<typeof trainerSchema>;
+/** The optimizer section of {@link TrainerOptions} after defaults. */
+export type OptimizerOptions = z.output<typeof optimizerSchema>;
+
+/**
+ * A training batch: `batch` rows of `length` tokens each, row-major. Row `r` of consecutive
+ * batches must continue the same stream, since the model state is carried between calls.
+ */
+export interface Batch {
+  readonly tokens: Int32Array;
+  readonly targets: Int32Array;
+  /** 1 where the target is scored; default all ones. */
+  readonly mask?: Float32Array;
+  readonly batch: number;
+  readonly length: number;
+}
+
+/** What one {@link Trainer.step} did. */
+export interface StepResult {
+  /** Mean cross-entropy (nats) over the scored targets, before the update. */
+  readonly loss: number;
+  /** Global gradient norm before clipping. */
+  readonly gradNorm: number;
+  /** Learning rate of this update. */
+  readonly lr: number;
+  /** False when the loss or gradient norm was not finite: the parameters were left unchanged. */
+  readonly applied: boolean;
+  /** Updates applied so far, this one included. */
+  readonly step: number;
+}
+
+/** What {@link Trainer.evaluate} returns. */
+export interface EvalResult {
+  /** Mean cross-entropy (nats) over the scored targets. */
+  readonly loss: number;
+  /** Number of scored targets. */
+  readonly count: number;
+}
+
+/** Extra fields of {@link Trainer.checkpoint}. */
+export interface CheckpointExtras {
+  readonly dataPosition?: unknown;
+  readonly tokenizer?: unknown;
+  readonly metadata?: Record<string, unknown>;
+}
+
+/**
+ * Trains a core {@link Model} with AdamW on TensorFlow.js. Holds the parameters (as `tf.Variable`s),
+ * the optimizer state and the model state carried from batch to batch.
+ */
+export interface Trainer {
+  readonly model: Model;
+  readonly tf: Tf;
+  readonly ops: TfjsOps;
+  readonly options: ResolvedTrainerOptions;
+  /** Updates applied so far. */
+  readonly stepCount: number;
+  /** The parameters, by name. */
+  readonly params: Readonly<Record<string, Variable>>;
+  /** Names of the parameters weight decay applies to. */
+  readonly decayedParams: readonly string[];
+  /** One update from `batch` (split into `accumulation` micro-batches), carrying the model state. */
+  step(batch: Batch): Promise<StepResult>;
+  /** Steps through `batches`, yielding each result (stops after `steps` when given). */
+  train(batches: Iterable<Batch> | AsyncIterable<Batch>, options?: { steps?: number }): AsyncGenerator<StepResult>;
+  /** Forward only (no dropout), carrying its own state, separate from training's. */
+  evaluate(batch: Batch): Promise<EvalResult>;
+  /** Logits of `tokens` from an empty state, in evaluation mode, `[batch, length, vocab]`. */
+  logits(input: { tokens: Int32Array; batch: number; length: number }): Promise<{ values: Float32Array; shape: number[] }>;
+  /** Learning rate the next update will use. */
+  nextLearningRate(): number;
+  /** Forgets carried model state (`train`, `eval`, or both). */
+  reset(which?: 'train' | 'eval' | 'all'): void;
+  /** Copies the parameters to host memory. */
+  getParams(): Promise<HostParams>;
+  /** Overwrites parameters from host memory (every name required). */
+  setParams(values: HostParams): void;
+  /** Weights, config, optimizer state and step, plus `extras`, in host memory. */
+  checkpoint(extras?: CheckpointExtras): Promise<Checkpoint>;
+  /** Restores weights, optimizer state and step; checks the checkpoint fits the model. Resets carried state. */
+  restore(checkpoint: Checkpoint): void;
+  /** Frees every tensor the trainer holds. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * Creates a {@link Trainer}: parameters initialised by core's `initParams` with the seed, AdamW
+ * with linear warm-up and cosine decay, global-norm clipping, gradient accumulation, seeded
+ * dropout. Options are validated; unknown keys are refused.
+ *
+ * @example
+ * ```ts
+ * const { tf } = await selectBackend();
+ * const trainer = createTrainer(createModel(config), { tf, optimizer: { lr: 3e-4, warmupSteps: 100 } });
+ * for await (const r of trainer.train(batches, { steps: 1000 })) console.log(r.step, r.loss);
+ * ```
+ */
+export function createTrainer(model: Model, options: TrainerOptions = {}): Trainer {
+  const opts = parseConfig(trainerSchema, options, 'createTrainer options');
+  return new TfjsTrainer(model, opts);
+}
+
+class TfjsTrainer implements Trainer {
+  readonly tf: Tf;
+  readonly ops: TfjsOps;
+  private readonly vars = new Map<string, Variable>();
+  private readonly optimizer: AdamW;
+  private readonly seed: number;
+  private trainStates: (ModelState<Tensor> | null)[] = [];
+  private evalState: ModelState<Tensor> | null = null;
+  private disposed = false;
+
+  constructor(
+    readonly model: Model,
+    readonly options: ResolvedTrainerOptions,
+  ) {
+    this.tf = options.tf ?? tfCore;
+    this.seed = options.seed ?? model.config.seed;
+    this.ops = createTfjsOps(this.tf, {
+      seed: this.seed,
+      gatherGradient: options.gatherGradient,
+      ...(options.explicitTransposes === undefined ? {} : { explicitTransposes: options.explicitTransposes }),
+    });
+    const specs = model.paramSpecs();
+    const host = initParams(specs, this.seed);
+    for (const spec of specs) {
+      const init = this.tf.tensor(host[spec.name]!, [...spec.shape], 'float32');
+      this.vars.set(spec.name, this.tf.variable(init, true));
+      init.dispose();
+    }
+    const { betas, eps, weightDecay } = options.optimizer;
+    this.optimizer = new AdamW(this.tf, specs, { betas, eps, weightDecay });
+  }
+
+  get stepCount(): number {
+    return this.optimizer.step;
+  }
+
+  get params(): Readonly<Record<string, Variable>> {
+    return Object.fromEntries(this.vars);
+  }
+
+  get decayedParams(): readonly string[] {
+    return this.optimizer.decayed();
+  }
+
+  nextLearningRate(): number {
+    return learningRate(this.optimizer.step, this.options.optimizer);
+  }
+
+  async step(batch: Batch): Promise<StepResult> {
+    this.assertLive();
+    const { tf } = this;
+    const { batch: B, length: M } = checkBatch(batch);
+    const k = this.options.accumulation;
+    if (B % k !== 0) throw new Error(`batch of ${B} rows cannot be split into ${k} equal micro-batches (accumulation)`);
+    const rows = B / k;
+    const mask = batch.mask ?? new Float32Array(B * M).fill(1);
+    let count = 0;
+    for (let i = 0; i < mask.length; i++) count += mask[i]!;
+    const varList = [...this.vars.values()];
+    const names = new Map(varList.map((v, i) => [v.name, [...this.vars.keys()][i]!]));
+    const grads: Record<string, Tensor> = {};
+    const losses: Tensor[] = [];
+    const nextStates: (ModelState<Tensor> | null)[] = [];
+    let packed: Tensor | undefined;
+    try {
+      for (let i = 0; i < k; i++) {
+        const span = [i * rows * M, (i + 1) * rows * M] as const;
+        this.ops.setRandomStream(this.optimizer.step * k + i);
+        const { value, grads: g } = tf.variableGrads(() => {
+          const tokens = tf.tensor(batch.tokens.subarray(...span), [rows, M], 'int32');
+          const targets = tf.tensor(batch.targets.subarray(...span), [rows, M], 'int32');
+          const m = tf.tensor(mask.subarray(...span), [rows, M], 'float32');
+          const out = this.model.forward(this.ops, this.params, tokens, this.trainStates[i] ?? null, { training: true });
+          for (const t of tensorsIn(out.state)) tf.keep(t);
+          nextStates[i] = out.state;
+          return crossEntropy(this.ops, out.logits, targets, m, count) as Scalar;
+        }, varList);
+        losses.push(value);
+        for (const [varName, grad] of Object.entries(g)) {
+          const name = names.get(varName)!;
+          const prev = grads[name];
+          if (prev) {
+            grads[name] = tf.add(prev, grad);
+            prev.dispose();
+            grad.dispose();
+          } else grads[name] = grad;
+        }
+      }
+      packed = tf.tidy(() => {
+        const loss = tf.addN(losses);
+        const squares = Object.values(grads).map((g) => tf.sum(tf.mul(g, g)));
+        const norm = squares.length ? tf.sqrt(tf.addN(squares)) : tf.scalar(0);
+        return tf.stack([loss, norm]);
+      });
+      const [loss, gradNorm] = (await packed.data()) as Float32Array;
+      for (let i = 0; i < k; i++) disposeReplaced(this.trainStates[i], nextStates[i]);
+      this.trainStates = nextStates;
+      const lr = this.nextLearningRate();
+      const applied = Number.isFinite(loss) && Number.isFinite(gradNorm);
+      if (applied) {
+        const clip = this.options.optimizer.clipNorm;
+        const scale = clip > 0 && gradNorm! > clip ? clip / (gradNorm! + 1e-6) : 1;
+        this.optimizer.apply(this.vars, grads, lr, scale);
+      }
+      return { loss: loss!, gradNorm: gradNorm!, lr, applied, step: this.optimizer.step };
+    } finally {
+      packed?.dispose();
+      for (const t of losses) t.dispose();
+      for (const t of Object.values(grads)) t.dispose();
+    }
+  }
+
+  async *train(batches: Iterable<Batch> | AsyncIterable<Batch>, options: { steps?: number } = {}): AsyncGenerator<StepResult> {
+    let n = 0;
+    if (options.steps !== undefined && options.steps <= 0) return;
+    for await (const batch of batches) {
+      yield await this.step(batch);
+      if (options.steps !== undefined && ++n >= options.steps) return;
+    }
+  }
+
+  async evaluate(batch: Batch): Promise<EvalResult> {
+    this.assertLive();
+    const { tf } = this;
+    const { batch: B, length: M } = checkBatch(batch);
+    const mask = batch.mask ?? new Float32Array(B * M).fill(1);
+    let count = 0;
+    for (let i = 0; i < mask.length; i++) count += mask[i]!;
+    let next: ModelState<Tensor> | null = null;
+    const loss = tf.tidy(() => {
+      const tokens = tf.tensor(batch.tokens, [B, M], 'int32');
+      const targets = tf.tensor(batch.targets, [B, M], 'int32');
+      const m = tf.tensor(mask, [B, M], 'float32');
+      const out = this.model.forward(this.ops, this.params, tokens, this.evalState, { training: false });
+      for (const t of tensorsIn(out.state)) tf.keep(t);
+      next = out.state;
+      return crossEntropy(this.ops, out.logits, targets, m, count);
+    });
+    try {
+      const [value] = (await loss.data()) as Float32Array;
+      disposeReplaced(this.evalState, next);
+      this.evalState = next;
+      return { loss: value!, count };
+    } finally {
+      loss.dispose();
+    }
+  }
+
+  async logits(input: { tokens: Int32Array; batch: number; length: number }): Promise<{ values: Float32Array; shape: number[] }> {
+    this.assertLive();
+    const { tf } = this;
+    const out = tf.tidy(() => {
+      const tokens = tf.tensor(input.tokens, [input.batch, input.length], 'int32');
+      return this.model.forward(this.ops, this.params, tokens, null, { training: false }).logits;
+    });
+    try {
+      return { values: ((await out.data()) as Float32Array).slice(), shape: [...out.shape] };
+    } finally {
+      out.dispose();
+    }
+  }
+
+  reset(which: 'train' | 'eval' | 'all' = 'all'): void {
+    if (which !== 'eval') {
+      for (const s of this.trainStates) disposeReplaced(s, null);
+      this.trainStates = [];
+    }
+    if (which !== 'train') {
+      disposeReplaced(this.evalState, null);
+      this.evalState = null;
+    }
+  }
+
+  async getParams(): Promise<HostParams> {
+    const out: HostParams = {};
+    for (const [name, v] of this.vars) out[name] = ((await v.data()) as Float32Array).slice();
+    return out;
+  }
+
+  setParams(values: HostParams): void {
+    for (const [name, v] of this.vars) assignHost(this.tf, v, values[name], `parameter "${name}"`);
+  }
+
+  async checkpoint(extras: CheckpointExtras = {}): Promise<Checkpoint> {
+    const values = await this.getParams();
+    const params: Record<string, HostTensor> = {};
+    for (const [name, v] of this.vars) params[name] = { shape: [...v.shape], data: values[name]! };
+    return {
+      config: this.model.config as unknown as Record<string, unknown>,
+      params,
+      optimizer: await this.optimizer.state(),
+      step: this.optimizer.step,
+      dataPosition: extras.dataPosition,
+      tokenizer: extras.tokenizer,
+      metadata: extras.metadata,
+    };
+  }
+
+  restore(checkpoint: Checkpoint): void {
+    assertCheckpointFits(checkpoint, this.model);
+    this.setParams(Object.fromEntries(Object.entries(checkpoint.params).map(([n, t]) => [n, t.data])));
+    if (checkpoint.optimizer) this.optimizer.load(checkpoint.optimizer);
+    else this.optimizer.load({ step: checkpoint.step, m: zerosLike(checkpoint), v: zerosLike(checkpoint) });
+    this.reset();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.reset();
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+    this.optimizer.dispose();
+    this.disposed = true;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error('this trainer was disposed');
+  }
+}
+
+function zerosLike(checkpoint: Checkpoint): HostParams {
+  return Object.fromEntries(Object.entries(checkpoint.params).map(([n, t]) => [n, new Float32Array(t.data.length)]));
+}
+
+function checkBatch(batch: Batch): { batch: number; length: number } {
+  const { batch: B, length: M } = batch;
+  if (!Number.isInteger(B) || B < 1 || !Number.isInteger(M) || M < 1) {
+    throw new Error(`batch: batch and length must be positive integers, got ${B} × ${M}`);
+  }
+  const n = B * M;
+  for (const [field, arr] of [['tokens', batch.tokens], ['targets', batch.targets], ['mask', batch.mask]] as const) {
+    if (arr !== undefined && arr.length !== n) throw new Error(`batch.${field}: has ${arr.length} values, expected batch × length = ${n}`);
+  }
+  return { batch: B, length: M };
+}
