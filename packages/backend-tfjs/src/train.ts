@@ -232,11 +232,15 @@ class TfjsTrainer implements Trainer {
           } else grads[name] = grad;
         }
       }
+      // One read of both numbers. Sums are pairwise adds, not addN: tfjs-backend-webgpu 4.22 binds
+      // one storage buffer per addN input and silently returns zeros past the device's limit (16 on
+      // lavapipe), e.g. for the squared norms of 30 parameters.
       packed = tf.tidy(() => {
-        const loss = tf.addN(losses);
+        const total = (xs: Tensor[]) => xs.reduce((a, b) => tf.add(a, b));
+        const loss = total(losses);
         const squares = Object.values(grads).map((g) => tf.sum(tf.mul(g, g)));
-        const norm = squares.length ? tf.sqrt(tf.addN(squares)) : tf.scalar(0);
-        return tf.stack([loss, norm]);
+        const norm = squares.length ? tf.sqrt(total(squares)) : tf.scalar(0);
+        return tf.concat([tf.reshape(loss, [1]), tf.reshape(norm, [1])]);
       });
       const [loss, gradNorm] = (await packed.data()) as Float32Array;
       for (let i = 0; i < k; i++) disposeReplaced(this.trainStates[i], nextStates[i]);
