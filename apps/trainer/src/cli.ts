@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { evalCommand, headline, infoCommand, sampleCommand } from './commands.js';
+import { isUserError } from './errors.js';
+import { describePresets } from './presets.js';
+import { train } from './train-loop.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const integer = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
+  return n;
+};
+const number = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
+  return n;
+};
+
+/** Builds the `staircase` command line. */
+export function program(): Command {
+  const cli = new Command('staircase').description('Train, evaluate and sample Staircase / Ladder models.').showHelpAfterError(false);
+  cli.configureOutput({ outputError: (str, write) => write(str.trim().split('\n')[0]!.replace(/^error: /, 'staircase: ') + '\n') });
+
+  cli
+    .command('train')
+    .description(`train a model; presets: ${describePresets()}`)
+    .option('--config <file>', 'run config (JSON or YAML)')
+    .option('--preset <name>', 'tiny | small | base')
+    .option('--model <kind>', 'transformer-xl | staircase | cached-staircase | global-staircase | ladder | staircase-ladder')
+    .option('--data <spec>', 'brown | text:PATH[,PATH...] | enwik8:PATH | algorithmic:3var | algorithmic:5var | random-walk')
+    .option('--set <key=value>', 'override a config value (repeatable), e.g. --set model.dModel=64', collect, [])
+    .option('--out <dir>', 'run directory (default runs/<kind>-<data>-<time>)')
+    .option('--resume <dir>', 'continue the run in DIR exactly where its last checkpoint stopped')
+    .option('--backend <name>', 'auto | tfjs-node-gpu | tfjs-node | webgpu | wasm | cpu (also STAIRCASE_BACKEND)')
+    .option('--steps <n>', 'training steps', integer)
+    .option('--force', 'overwrite a non-empty --out directory')
+    .action(async (o) => {
+      const signal = { stop: false };
+      process.once('SIGINT', () => {
+        signal.stop = true;
+        process.stderr.write('\nCtrl-C: finishing this step and saving a checkpoint...\n');
+      });
+      const result = await train({ ...o, file: o.config, signal });
+      process.stdout.write(
+        result.interrupted
+          ? `stopped at step ${result.steps}; resume with: staircase train --resume ${result.dir}\n`
+          : `done: ${result.steps} steps, validation ${result.valid ? headline(result.valid) : '-'}; run directory ${result.dir}\n`,
+      );
+    });
+
+  cli
+    .command('eval')
+    .description('score a whole split')
+    .option('--run <dir>', 'run directory (uses its best checkpoint)')
+    .option('--checkpoint <file>', 'a checkpoint file')
+    .option('--data <spec>', 'data to score (default: the data the model was trained on)')
+    .option('--split <name>', 'valid | test', 'valid')
+    .option('--backend <name>', 'backend override')
+    .option('--json', 'print one JSON object')
+    .action(async (o) => {
+      const m = await evalCommand(o);
+      process.stdout.write(o.json ? `${JSON.stringify(m)}\n` : `${m.split} (${m.count} positions): ${headline(m)}\n`);
+    });
+
+  cli
+    .command('sample')
+    .description('generate text with the streaming step (or label a task episode)')
+    .option('--run <dir>', 'run directory (uses its best checkpoint)')
+    .option('--checkpoint <file>', 'a checkpoint file')
+    .option('--prompt <text>', 'text to continue')
+    .option('--tokens <n>', 'tokens to generate', integer)
+    .option('--temperature <t>', '0 = greedy', number)
+    .option('--top-k <k>', 'keep the k most likely tokens (0 = all)', integer)
+    .option('--top-p <p>', 'nucleus sampling threshold (1 = off)', number)
+    .option('--seed <s>', 'sampling seed', integer)
+    .option('--backend <name>', 'backend override')
+    .option('--json', 'print one JSON object instead of streaming text')
+    .action(async (o) => {
+      const write = o.json ? undefined : (t: string) => process.stdout.write(t);
+      if (write && o.prompt) write(o.prompt);
+      const r = await sampleCommand({ ...o, ...(write ? { write } : {}) });
+      process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : '\n');
+    });
+
+  cli
+    .command('info')
+    .description('backends, model kinds, and parameters and layer applications per token of a config')
+    .option('--config <file>', 'run config (JSON or YAML)')
+    .option('--preset <name>', 'tiny | small | base')
+    .option('--model <kind>', 'model kind')
+    .option('--set <key=value>', 'override a config value (repeatable)', collect, [])
+    .option('--backend <name>', 'backend to probe')
+    .option('--json', 'print one JSON object')
+    .action(async (o) => {
+      const info = await infoCommand({ ...o, file: o.config });
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(info)}\n`);
+        return;
+      }
+      const m = info.model as { kind: string; parameters: number; layerApplicationsPerToken: number };
+      process.stdout.write(
+        `${(info.backend as { report: string }).report}\nmodel kinds: ${(info.kinds as string[]).join(', ')}\n` +
+          `${m.kind}: ${m.parameters.toLocaleString('en')} parameters, ${m.layerApplicationsPerToken} layer applications per token\n`,
+      );
+    });
+  return cli;
+}
+
+/** Runs the CLI; a user's mistake prints one line and exits 1. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (e) {
+    if (isUserError(e)) {
+      process.stderr.write(`staircase: ${e.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw e;
+  }
+}
+
+void main(process.argv);

@@ -1,0 +1,83 @@
+import type { ModelState } from '@staircase/core';
+import { type Tensor, disposeReplaced } from '@staircase/backend-tfjs';
+import type { Batch, DataSplit } from '@staircase/data';
+import type { Session } from './session.js';
+
+/** Scores of a model on a split. */
+export interface EvalMetrics {
+  split: string;
+  /** Mean cross-entropy in nats per scored position. */
+  loss: number;
+  /** Bits per scored token (= bits per byte for byte-level data, per character for char-level). */
+  bitsPerToken: number;
+  /** What a token is: `byte`, `char`, `word` or `token` (BPE). */
+  unit: string;
+  perplexity: number;
+  /** Labelled tasks: fraction of labelled positions whose argmax is wrong. */
+  errorRate?: number;
+  /** Positions scored. */
+  count: number;
+}
+
+/**
+ * Evaluates the session's weights on `split` with the models' carried state (the same way they
+ * are trained): the whole split once, unless `maxBatches` caps it (periodic evaluation).
+ */
+export function evaluateSplit(
+  session: Session,
+  split: DataSplit,
+  options: { batch: number; length: number; maxBatches?: number },
+): EvalMetrics {
+  const { trainer, model, dataset } = session;
+  const { tf, ops } = trainer;
+  const batcher = split.evalBatcher({ batch: options.batch, length: options.length });
+  let state: ModelState<Tensor> | null = null;
+  let nll = 0;
+  let count = 0;
+  let wrong = 0;
+  let batches = 0;
+  for (let next = batcher.next(); !next.done; next = batcher.next()) {
+    const b: Batch = next.value;
+    if (b.reset.some(Boolean)) {
+      disposeReplaced(state, null);
+      state = null;
+    }
+    const previous = state;
+    const out = tf.tidy(() => {
+      const { logits, state: s } = model.forward(ops, trainer.params, ops.constantInt(b.tokens, [b.batch, b.length]), previous);
+      const logp = tf.logSoftmax(logits);
+      const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor(b.targets, [b.batch, b.length], 'int32'), logits.shape[2]!)), -1);
+      return { picked, argmax: tf.argMax(logits, -1), state: s as unknown as Tensor };
+    });
+    const picked = out.picked.dataSync();
+    const argmax = out.argmax.dataSync();
+    tf.dispose([out.picked, out.argmax]);
+    state = out.state as unknown as ModelState<Tensor>;
+    disposeReplaced(previous, state);
+    for (let i = 0; i < b.mask.length; i++) {
+      if (b.mask[i] === 0) continue;
+      nll -= picked[i]!;
+      count++;
+      if (argmax[i] !== b.targets[i]) wrong++;
+    }
+    batches++;
+    if (options.maxBatches !== undefined && batches >= options.maxBatches) break;
+  }
+  disposeReplaced(state, null);
+  const loss = nll / Math.max(count, 1);
+  return {
+    split: split.name,
+    loss,
+    bitsPerToken: loss / Math.LN2,
+    unit: ({ byte: 'byte', char: 'char', word: 'word' } as Record<string, string>)[dataset.tokenizer.kind] ?? 'token',
+    perplexity: Math.exp(loss),
+    ...(dataset.labelled ? { errorRate: wrong / Math.max(count, 1) } : {}),
+    count,
+  };
+}
+
+/** The headline metric of a dataset for reports: error rate for tasks, bits per token otherwise. */
+export function headline(m: EvalMetrics): string {
+  if (m.errorRate !== undefined) return `error ${(100 * m.errorRate).toFixed(2)}% (loss ${m.loss.toFixed(4)})`;
+  return `${m.bitsPerToken.toFixed(4)} bits/${m.unit}, perplexity ${m.perplexity.toFixed(3)} (loss ${m.loss.toFixed(4)})`;
+}

@@ -1,0 +1,60 @@
+import { type ModelState, SeededRandom } from '@staircase/core';
+import { type Tensor, disposeReplaced } from '@staircase/backend-tfjs';
+import { type SamplingOptions, pickToken } from './sampler.js';
+import type { Session } from './session.js';
+
+/**
+ * Streams `count` new token ids after `prompt` using the model's streaming step: the prompt is
+ * consumed once, then each new token is fed alone with the carried state — the prefix is never
+ * re-processed.
+ */
+export async function* generate(
+  session: Session,
+  prompt: readonly number[],
+  count: number,
+  options: SamplingOptions & { seed: number },
+): AsyncGenerator<number> {
+  const { trainer, model } = session;
+  const { tf, ops } = trainer;
+  const rng = new SeededRandom(options.seed);
+  let state: ModelState<Tensor> | null = null;
+  let input = prompt.length > 0 ? [...prompt] : [0];
+  try {
+    for (let i = 0; i < count; i++) {
+      const previous: ModelState<Tensor> | null = state;
+      const out = tf.tidy(() => {
+        const { logits, state: s } = model.forward(ops, trainer.params, ops.constantInt(input, [1, input.length]), previous);
+        const last = tf.slice(logits, [0, input.length - 1, 0], [1, 1, -1]);
+        return { last, s: s as unknown as Tensor };
+      });
+      const values = await out.last.data();
+      out.last.dispose();
+      state = out.s as unknown as ModelState<Tensor>;
+      disposeReplaced(previous, state);
+      const next = pickToken(values, options, rng);
+      yield next;
+      input = [next];
+    }
+  } finally {
+    disposeReplaced(state, null);
+  }
+}
+
+/** Greedy continuation computed the slow way — the whole prefix re-run for every token (for tests). */
+export async function greedyByRerunning(session: Session, prompt: readonly number[], count: number): Promise<number[]> {
+  const { trainer, model } = session;
+  const { tf, ops } = trainer;
+  const seq = prompt.length > 0 ? [...prompt] : [0];
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const last = tf.tidy(() => {
+      const { logits } = model.forward(ops, trainer.params, ops.constantInt(seq, [1, seq.length]), null);
+      return tf.argMax(tf.slice(logits, [0, seq.length - 1, 0], [1, 1, -1]), -1);
+    });
+    const id = (await last.data())[0]!;
+    last.dispose();
+    out.push(id);
+    seq.push(id);
+  }
+  return out;
+}

@@ -1,0 +1,80 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Checkpoint, loadCheckpoint } from '@staircase/backend-tfjs';
+import { UsageError } from './errors.js';
+import { type RunConfig, runConfigSchema } from './run-config.js';
+import { parseConfig } from '@staircase/core';
+
+/** The files of a run directory. */
+export const runFiles = (dir: string) => ({
+  config: join(dir, 'config.json'),
+  metrics: join(dir, 'metrics.jsonl'),
+  checkpoints: join(dir, 'checkpoints'),
+  latest: join(dir, 'checkpoints', 'latest.ckpt'),
+  best: join(dir, 'checkpoints', 'best.ckpt'),
+  samples: join(dir, 'samples'),
+  plots: join(dir, 'plots'),
+});
+
+/** Writes a file atomically: a reader sees the old content or the new, never half of one. */
+export function writeAtomic(path: string, content: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, path);
+}
+
+/** Creates a new run directory, refusing to reuse a non-empty one unless `force`. */
+export function createRunDir(dir: string, force: boolean): void {
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !force) {
+    throw new UsageError(`run directory ${dir} already exists and is not empty; pass --resume ${dir} to continue it, --force to overwrite, or another --out`);
+  }
+  const f = runFiles(dir);
+  for (const d of [dir, f.checkpoints, f.samples, f.plots]) mkdirSync(d, { recursive: true });
+}
+
+/** The run config saved in a run directory. */
+export function readRunConfig(dir: string): RunConfig {
+  const f = runFiles(dir);
+  if (!existsSync(f.config)) throw new UsageError(`${dir} is not a run directory (no config.json); give a directory written by "staircase train"`);
+  return parseConfig(runConfigSchema, JSON.parse(readFileSync(f.config, 'utf8')), `${f.config}`);
+}
+
+/** One JSON object per line. */
+export function appendMetric(dir: string, record: Record<string, unknown>): void {
+  appendFileSync(runFiles(dir).metrics, `${JSON.stringify(record)}\n`);
+}
+
+/** Metrics records of a run, optionally only those up to `step` (a resumed run rewrites the rest). */
+export function readMetrics(dir: string, upToStep = Number.POSITIVE_INFINITY): Record<string, number | string>[] {
+  const path = runFiles(dir).metrics;
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, number | string>)
+    .filter((r) => Number(r.step) <= upToStep);
+}
+
+/** Keeps only the metrics up to `step`, so a resumed run continues the file without duplicates. */
+export function truncateMetrics(dir: string, step: number): void {
+  const kept = readMetrics(dir, step);
+  writeAtomic(runFiles(dir).metrics, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+/** The checkpoint a command should read: `--checkpoint FILE`, or the run's best (else latest). */
+export async function findCheckpoint(options: { run?: string; checkpoint?: string }): Promise<{ path: string; checkpoint: Checkpoint; config: RunConfig }> {
+  let path = options.checkpoint;
+  if (!path) {
+    if (!options.run) throw new UsageError('give --run DIR or --checkpoint FILE');
+    const f = runFiles(options.run);
+    if (!existsSync(f.config)) readRunConfig(options.run);
+    path = existsSync(f.best) ? f.best : f.latest;
+    if (!existsSync(path)) throw new UsageError(`${options.run} has no checkpoint yet (expected ${f.latest})`);
+  } else if (!existsSync(path)) {
+    throw new UsageError(`checkpoint ${path} does not exist`);
+  }
+  const checkpoint = await loadCheckpoint(path);
+  const saved = (checkpoint.metadata as { runConfig?: unknown } | undefined)?.runConfig;
+  if (!saved) throw new UsageError(`checkpoint ${path} has no run config; it was not written by "staircase train"`);
+  return { path, checkpoint, config: parseConfig(runConfigSchema, saved, `${path} run config`) };
+}

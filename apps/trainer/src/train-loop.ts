@@ -1,0 +1,211 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Checkpoint, formatBackendReport, loadCheckpoint, saveCheckpoint } from '@staircase/backend-tfjs';
+import type { Batch, TokenizerJSON } from '@staircase/data';
+import { SingleBar } from 'cli-progress';
+import { UsageError } from './errors.js';
+import { type EvalMetrics, evaluateSplit, headline } from './evaluate.js';
+import { generate } from './generate.js';
+import { lineChartSvg } from './plots.js';
+import { type RunConfig, type RunConfigSources, resolveRunConfig } from './run-config.js';
+import { appendMetric, createRunDir, readMetrics, readRunConfig, runFiles, truncateMetrics, writeAtomic } from './run-dir.js';
+import { type Session, openSession } from './session.js';
+
+/** Raised when training cannot go on (diverged); the last good checkpoint is intact. */
+export class TrainingStopped extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions extends RunConfigSources {
+  out?: string;
+  resume?: string;
+  force?: boolean;
+  /** Where progress lines go. Default stderr. */
+  log?: (line: string) => void;
+  /** Print a sample at the end. Default true. */
+  sample?: boolean;
+  /** Stops the loop after the current step (Ctrl-C). Installed by the CLI. */
+  signal?: { stop: boolean };
+}
+
+/** What a finished (or interrupted) training run reports. */
+export interface TrainResult {
+  dir: string;
+  steps: number;
+  losses: { step: number; loss: number }[];
+  valid?: EvalMetrics;
+  interrupted: boolean;
+  sample?: string;
+}
+
+/**
+ * Trains a model as the run config says and writes the run directory: config.json, metrics.jsonl,
+ * checkpoints/latest.ckpt and best.ckpt, samples/ and plots/. `resume` continues a run exactly:
+ * same data position, optimizer state, model state and dropout stream.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  let config: RunConfig;
+  let dir: string;
+  let checkpoint: Checkpoint | undefined;
+  if (options.resume) {
+    dir = options.resume;
+    config = readRunConfig(dir);
+    if (options.steps !== undefined) config = { ...config, train: { ...config.train, steps: options.steps } };
+    const latest = runFiles(dir).latest;
+    if (!existsSync(latest)) throw new UsageError(`cannot resume ${dir}: it has no checkpoint (${latest})`);
+    checkpoint = await loadCheckpoint(latest);
+  } else {
+    config = resolveRunConfig(options);
+    dir = options.out ?? join('runs', `${String(config.model.kind)}-${config.data.spec.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}`);
+    createRunDir(dir, options.force ?? false);
+  }
+  const session = await openSession(config, { tokenizer: checkpoint?.tokenizer as TokenizerJSON | undefined });
+  try {
+    return await loop(session, dir, checkpoint, options, log);
+  } finally {
+    session.close();
+  }
+}
+
+async function loop(session: Session, dir: string, checkpoint: Checkpoint | undefined, options: TrainOptions, log: (l: string) => void): Promise<TrainResult> {
+  const { config, trainer, dataset, model } = session;
+  const t = config.train;
+  const files = runFiles(dir);
+  const resolved = { ...config, model: model.config };
+  log(`staircase train → ${dir}`);
+  log(formatBackendReport(session.backend));
+  log(`model ${model.kind}: ${model.cost().parameters.toLocaleString('en')} parameters, ${model.cost().layerApplicationsPerToken} layer applications per token`);
+  log(`config ${JSON.stringify(resolved)}`);
+  writeAtomic(files.config, `${JSON.stringify(config, null, 2)}\n`);
+
+  let best = Number.POSITIVE_INFINITY;
+  if (checkpoint) {
+    trainer.restore(checkpoint);
+    best = Number((checkpoint.metadata as { bestValid?: number } | undefined)?.bestValid ?? best);
+    truncateMetrics(dir, checkpoint.step);
+    log(`resumed at step ${checkpoint.step}`);
+  }
+  const batcher = dataset.splits.train.batcher({
+    batch: t.batch,
+    length: t.length,
+    seed: t.seed,
+    ...(checkpoint?.dataPosition ? { position: checkpoint.dataPosition as never } : {}),
+  });
+  const save = async (path: string) =>
+    saveCheckpoint(
+      path,
+      await trainer.checkpoint({
+        dataPosition: batcher.position(),
+        tokenizer: dataset.tokenizer.toJSON(),
+        metadata: { runConfig: config, bestValid: best, dataset: dataset.name },
+      }),
+    );
+  const evaluate = (maxBatches?: number) =>
+    evaluateSplit(session, dataset.splits.valid, { batch: t.batch, length: t.length, ...(maxBatches ? { maxBatches } : {}) });
+
+  const bar = process.stderr.isTTY
+    ? new SingleBar({ format: 'step {value}/{total} |{bar}| loss {loss} lr {lr} {tps} tok/s ETA {eta_formatted}', hideCursor: true }, undefined)
+    : undefined;
+  bar?.start(t.steps, trainer.stepCount, { loss: '-', lr: '-', tps: '-' });
+  const losses: { step: number; loss: number }[] = [];
+  let bad = 0;
+  let interrupted = false;
+  const started = Date.now();
+  let tokens = 0;
+  while (trainer.stepCount < t.steps) {
+    if (options.signal?.stop) {
+      interrupted = true;
+      break;
+    }
+    const next = batcher.next();
+    if (next.done) break;
+    const batch: Batch = next.value;
+    if (batch.reset.some(Boolean)) trainer.reset('train');
+    const r = await trainer.step(batch);
+    if (!r.applied) {
+      bad++;
+      log(`step ${trainer.stepCount + 1}: non-finite loss (${r.loss}) or gradient norm (${r.gradNorm}); update skipped (${bad}/${t.maxBadSteps})`);
+      appendMetric(dir, { step: trainer.stepCount, event: 'skipped', loss: String(r.loss) });
+      if (bad >= t.maxBadSteps) {
+        bar?.stop();
+        throw new TrainingStopped(
+          `training stopped: ${bad} consecutive non-finite losses at step ${trainer.stepCount + 1} (try a lower train.lr); the last good checkpoint is ${files.latest}`,
+        );
+      }
+      continue;
+    }
+    bad = 0;
+    tokens += batch.batch * batch.length;
+    const tps = Math.round(tokens / Math.max((Date.now() - started) / 1000, 1e-3));
+    losses.push({ step: r.step, loss: r.loss });
+    appendMetric(dir, { step: r.step, split: 'train', loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSecond: tps });
+    if (bar) bar.update(r.step, { loss: r.loss.toFixed(4), lr: r.lr.toExponential(2), tps });
+    else if (r.step === 1 || r.step % Math.max(1, Math.floor(t.steps / 10)) === 0) {
+      log(`step ${r.step}/${t.steps} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} ${tps} tok/s`);
+    }
+    if (r.step % t.evalEvery === 0 && r.step < t.steps) {
+      const m = evaluate(t.evalBatches);
+      appendMetric(dir, { step: r.step, ...m });
+      if (!bar) log(`step ${r.step} valid ${headline(m)}`);
+      if (m.loss < best) {
+        best = m.loss;
+        await save(files.best);
+      }
+    }
+    if (r.step % t.checkpointEvery === 0) await save(files.latest);
+  }
+  bar?.stop();
+  await save(files.latest);
+  if (interrupted) {
+    log(`interrupted at step ${trainer.stepCount}: checkpoint saved to ${files.latest}; continue with --resume ${dir}`);
+    return { dir, steps: trainer.stepCount, losses, interrupted, ...(await plots(dir, session)) };
+  }
+  const valid = evaluate(t.evalBatches);
+  appendMetric(dir, { step: trainer.stepCount, ...valid });
+  if (valid.loss < best) {
+    best = valid.loss;
+    await save(files.best);
+  }
+  log(`validation (${valid.count} positions): ${headline(valid)}`);
+  let sample: string | undefined;
+  if (options.sample !== false) sample = await writeSample(session, dir, log);
+  await plots(dir, session);
+  return { dir, steps: trainer.stepCount, losses, valid, interrupted, ...(sample === undefined ? {} : { sample }) };
+}
+
+async function writeSample(session: Session, dir: string, log: (l: string) => void): Promise<string> {
+  const { config, dataset, trainer } = session;
+  const s = config.sample;
+  if (dataset.labelled) return '';
+  const prompt = dataset.tokenizer.encode(s.prompt);
+  const ids: number[] = [];
+  for await (const id of generate(session, prompt, s.tokens, { ...s, seed: config.train.seed })) ids.push(id);
+  const text = dataset.tokenizer.decode([...prompt, ...ids]);
+  writeFileSync(join(runFiles(dir).samples, `step-${trainer.stepCount}.txt`), text);
+  log(`sample (${s.tokens} tokens, temperature ${s.temperature}):\n${text}`);
+  return text;
+}
+
+/** Renders the training and validation curves of a run to SVG. */
+async function plots(dir: string, session: Session): Promise<Record<string, never>> {
+  const records = readMetrics(dir);
+  const train = records.filter((r) => r.split === 'train');
+  const valid = records.filter((r) => r.split === 'valid');
+  const f = runFiles(dir);
+  const loss = [
+    ...train.map((r) => ({ step: Number(r.step), value: Number(r.loss), series: 'train loss' })),
+    ...valid.map((r) => ({ step: Number(r.step), value: Number(r.loss), series: 'valid loss' })),
+  ];
+  writeAtomic(join(f.plots, 'loss.svg'), await lineChartSvg('Loss (nats per token)', 'loss', loss));
+  const labelled = session.dataset.labelled;
+  const metric = valid.map((r) => ({
+    step: Number(r.step),
+    value: labelled ? 100 * Number(r.errorRate) : Number(r.bitsPerToken),
+    series: labelled ? 'valid error %' : 'valid bits/token',
+  }));
+  const title = labelled ? 'Validation error rate (%)' : 'Validation bits per token';
+  writeAtomic(join(f.plots, labelled ? 'error-rate.svg' : 'bits-per-token.svg'), await lineChartSvg(title, labelled ? 'error %' : 'bits', metric));
+  return {};
+}
