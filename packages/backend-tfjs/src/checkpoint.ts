@@ -1,13 +1,16 @@
-import type { HostParams, Model } from '@staircase/core';
+import type { HostParams, Model, ModelState } from '@staircase/core';
 import type { AdamWState } from './adamw.js';
 import { type AtomicWriteHooks, writeFileAtomic } from './atomic-write.js';
 import { crc32 } from './crc32.js';
+import { isHostTensor, isTensor } from './state.js';
 
 /** The format tag in every checkpoint's `__metadata__.format`. */
 export const CHECKPOINT_FORMAT = 'staircase-checkpoint';
 /** The layout version this library writes and reads. */
 export const CHECKPOINT_VERSION = 1;
 const OPTIMIZER_PREFIX = 'optimizer/';
+const STATE_PREFIX = 'state/';
+const RESERVED_PREFIXES = [OPTIMIZER_PREFIX, STATE_PREFIX];
 
 /** A float32 tensor in host memory. */
 export interface HostTensor {
@@ -34,7 +37,20 @@ export interface Checkpoint {
   readonly tokenizer?: unknown;
   /** Anything else (JSON): run name, metrics, library versions. */
   readonly metadata?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * The model state training carries from batch to batch, one entry per accumulation micro-batch
+   * (`null`: that micro-batch has no state yet), with every tensor as a {@link HostTensor}. Absent:
+   * a resumed run starts from an empty state.
+   */
+  readonly modelState?: readonly (HostModelState | null)[] | undefined;
 }
+
+/**
+ * A model state in host memory: core's `ModelState` whose `data` tree (plain objects, arrays,
+ * numbers, strings, booleans, null, undefined) holds {@link HostTensor}s where the live state holds
+ * tensors. A HostTensor that appears twice in the tree is stored once and comes back shared.
+ */
+export type HostModelState = ModelState<HostTensor>;
 
 /** A checkpoint that cannot be read or does not fit the model; the message is one line naming the file. */
 export class CheckpointError extends Error {
@@ -51,7 +67,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   assertLittleEndian();
   const entries: [string, readonly number[], Float32Array][] = [];
   for (const [name, t] of Object.entries(checkpoint.params)) {
-    if (name.startsWith(OPTIMIZER_PREFIX)) throw new CheckpointError(`parameter name "${name}" is reserved`);
+    if (RESERVED_PREFIXES.some((p) => name.startsWith(p))) throw new CheckpointError(`parameter name "${name}" is reserved`);
     if (t.data.length !== sizeOf(t.shape)) {
       throw new CheckpointError(`parameter "${name}" has ${t.data.length} values but shape [${t.shape.join(', ')}]`);
     }
@@ -65,6 +81,27 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
         entries.push([`${OPTIMIZER_PREFIX}${moment}/${name}`, t.shape, data]);
       }
     }
+  }
+  let stateSkeleton: string | undefined;
+  if (checkpoint.modelState) {
+    const names = new Map<HostTensor, string>();
+    const used = new Set<string>();
+    const skeletons = checkpoint.modelState.map((state, micro) => {
+      if (state === null) return null;
+      return encodeTree(state, [], (t, path) => {
+        let name = names.get(t);
+        if (name === undefined) {
+          const base = `${STATE_PREFIX}${micro}/${path.join('.')}`;
+          name = base;
+          for (let n = 2; used.has(name); n++) name = `${base}#${n}`;
+          used.add(name);
+          names.set(t, name);
+          entries.push([name, t.shape, t.data]);
+        }
+        return name;
+      });
+    });
+    stateSkeleton = JSON.stringify(skeletons);
   }
   const header: Record<string, unknown> = {};
   let offset = 0;
@@ -82,6 +119,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   if (checkpoint.dataPosition !== undefined) meta['data_position'] = JSON.stringify(checkpoint.dataPosition);
   if (checkpoint.tokenizer !== undefined) meta['tokenizer'] = JSON.stringify(checkpoint.tokenizer);
   if (checkpoint.metadata !== undefined) meta['metadata'] = JSON.stringify(checkpoint.metadata);
+  if (stateSkeleton !== undefined) meta['model_state'] = stateSkeleton;
   header['__metadata__'] = meta;
 
   const data = new Uint8Array(offset);
@@ -172,7 +210,7 @@ export function decodeCheckpoint(bytes: Uint8Array, options: DecodeOptions = {})
   // Copy (Uint8Array.prototype.slice: a Node Buffer's own slice would share memory) into an aligned buffer.
   const copy = (t: { begin: number; end: number }) => new Float32Array(Uint8Array.prototype.slice.call(data, t.begin, t.end).buffer);
   const params: Record<string, HostTensor> = {};
-  for (const [name, t] of tensors) if (!name.startsWith(OPTIMIZER_PREFIX)) params[name] = { shape: t.shape, data: copy(t) };
+  for (const [name, t] of tensors) if (!RESERVED_PREFIXES.some((p) => name.startsWith(p))) params[name] = { shape: t.shape, data: copy(t) };
   let optimizer: AdamWState | undefined;
   const opt = readJson('optimizer') as { step?: number } | undefined;
   if (opt) {
@@ -187,6 +225,37 @@ export function decodeCheckpoint(bytes: Uint8Array, options: DecodeOptions = {})
     }
     optimizer = { step: Number(opt.step ?? 0), m, v };
   }
+  let modelState: HostModelState[] | undefined;
+  const skeletons = readJson('model_state');
+  if (skeletons !== undefined) {
+    if (!Array.isArray(skeletons)) fail('has a malformed "model_state" field in its metadata');
+    const made = new Map<string, HostTensor>();
+    const tensorNamed = (name: unknown): HostTensor => {
+      const t = typeof name === 'string' && name.startsWith(STATE_PREFIX) ? tensors.get(name) : undefined;
+      if (!t) return fail(`has a malformed "model_state": it refers to tensor ${JSON.stringify(name)}, which the file lacks`);
+      let host = made.get(name as string);
+      if (!host) {
+        host = { shape: t.shape, data: copy(t) };
+        made.set(name as string, host);
+      }
+      return host;
+    };
+    modelState = (skeletons as unknown[]).map((skeleton) => {
+      if (skeleton === null) return null;
+      let state: unknown;
+      try {
+        state = decodeTree(skeleton, tensorNamed);
+      } catch (e) {
+        if (e instanceof CheckpointError) throw e;
+        return fail(`has a malformed "model_state" (${(e as Error).message})`);
+      }
+      const s = state as Partial<HostModelState> | null;
+      if (s === null || typeof s !== 'object' || typeof s.kind !== 'string' || typeof s.batch !== 'number' || typeof s.position !== 'number') {
+        return fail('has a malformed "model_state" (an entry is not a model state)');
+      }
+      return s as HostModelState;
+    }) as HostModelState[];
+  }
   const checkpoint: Checkpoint = {
     config: (readJson('config') ?? {}) as Record<string, unknown>,
     params,
@@ -195,13 +264,14 @@ export function decodeCheckpoint(bytes: Uint8Array, options: DecodeOptions = {})
     dataPosition: readJson('data_position'),
     tokenizer: readJson('tokenizer'),
     metadata: readJson('metadata') as Record<string, unknown> | undefined,
+    modelState,
   };
   if (options.model) assertCheckpointFits(checkpoint, options.model, src);
   return checkpoint;
 }
 
 /** Config fields that do not change the shape of any weight; a difference in them is not reported. */
-const NON_STRUCTURAL = new Set(['seed', 'dropout', 'attnDropout', 'layerNormEps']);
+export const NON_STRUCTURAL = new Set(['seed', 'dropout', 'attnDropout', 'layerNormEps']);
 
 /**
  * Throws a {@link CheckpointError} unless the checkpoint holds exactly the model's parameters with
@@ -258,6 +328,60 @@ export async function loadCheckpoint(path: string, options: Omit<DecodeOptions, 
     throw new CheckpointError(code === 'ENOENT' ? `checkpoint ${path} does not exist` : `checkpoint ${path} cannot be read (${code ?? String(e)})`);
   }
   return decodeCheckpoint(bytes, { ...options, source: `checkpoint ${path}` });
+}
+
+/**
+ * The JSON skeleton of a host state tree: numbers (finite, not -0), strings, booleans and null as
+ * themselves, arrays and objects walked; everything else is an object tagged by its `"$"` key:
+ * `{"$": "tensor", "name": entry}`, `{"$": "number", "value": "Infinity" | "-Infinity" | "NaN" | "-0"}`,
+ * `{"$": "undefined"}`, and `{"$": "object", "value": {…}}` for an object that has a `"$"` key itself.
+ */
+function encodeTree(x: unknown, path: string[], tensor: (t: HostTensor, path: string[]) => string): unknown {
+  const where = () => (path.length ? `"${path.join('.')}"` : 'its root');
+  if (isTensor(x)) throw new CheckpointError(`model state holds a TensorFlow.js tensor at ${where()}; checkpoints take HostTensors (see Trainer.checkpoint)`);
+  if (isHostTensor(x)) {
+    if (!x.shape.every((d) => Number.isInteger(d) && d >= 0) || x.data.length !== sizeOf(x.shape)) {
+      throw new CheckpointError(`model state tensor at ${where()} has ${x.data.length} values but shape [${x.shape.join(', ')}]`);
+    }
+    return { $: 'tensor', name: tensor(x, path) };
+  }
+  if (typeof x === 'number') return Number.isFinite(x) && !Object.is(x, -0) ? x : { $: 'number', value: Object.is(x, -0) ? '-0' : String(x) };
+  if (x === null || typeof x === 'string' || typeof x === 'boolean') return x;
+  if (x === undefined) return { $: 'undefined' };
+  if (Array.isArray(x)) return Array.from(x, (v, i) => encodeTree(v, [...path, String(i)], tensor));
+  const proto = typeof x === 'object' ? Object.getPrototypeOf(x) : undefined;
+  if (proto === Object.prototype || proto === null) {
+    const value = Object.fromEntries(Object.entries(x as object).map(([k, v]) => [k, encodeTree(v, [...path, k], tensor)]));
+    return '$' in value ? { $: 'object', value } : value;
+  }
+  throw new CheckpointError(`model state holds an unsupported value (${typeof x === 'object' ? (proto?.constructor?.name ?? 'object') : typeof x}) at ${where()}`);
+}
+
+/** Inverse of {@link encodeTree}; throws a plain Error on a malformed skeleton. */
+function decodeTree(x: unknown, tensor: (name: unknown) => HostTensor): unknown {
+  if (Array.isArray(x)) return x.map((v) => decodeTree(v, tensor));
+  if (x === null || typeof x !== 'object') return x;
+  const o = x as Record<string, unknown>;
+  if (!('$' in o)) return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, decodeTree(v, tensor)]));
+  switch (o['$']) {
+    case 'tensor':
+      return tensor(o['name']);
+    case 'number': {
+      const numbers: Record<string, number> = { Infinity, '-Infinity': -Infinity, NaN, '-0': -0 };
+      const v = Object.hasOwn(numbers, String(o['value'])) ? numbers[String(o['value'])] : undefined;
+      if (v === undefined) throw new Error(`unknown number ${JSON.stringify(o['value'])}`);
+      return v;
+    }
+    case 'undefined':
+      return undefined;
+    case 'object': {
+      const value = o['value'];
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('a tagged object holds no object');
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeTree(v, tensor)]));
+    }
+    default:
+      throw new Error(`unknown tag ${JSON.stringify(o['$'])}`);
+  }
 }
 
 /** CRC-32 (hex) of the canonical header (sorted keys, without the checksum) followed by the data. */

@@ -34,7 +34,8 @@ export {
   CHECKPOINT_VERSION,
   type Checkpoint,
   type HostTensor,
+  type HostModelState,
   type DecodeOptions,
 } from './checkpoint.js';
 export { crc32 } from './crc32.js';
-export { isTensor, tensorsIn, disposeReplaced } from './state.js';
+export { isTensor, isHostTensor, tensorsIn, disposeReplaced, stateToHost, stateFromHost } from './state.js';

@@ -3,10 +3,10 @@ import * as tfCore from '@tensorflow/tfjs-core';
 import type { Scalar, Variable } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { AdamW, assignHost } from './adamw.js';
-import { type Checkpoint, type HostTensor, assertCheckpointFits } from './checkpoint.js';
+import { type Checkpoint, type HostModelState, type HostTensor, NON_STRUCTURAL, assertCheckpointFits } from './checkpoint.js';
 import { type TfjsOps, createTfjsOps } from './ops.js';
 import { learningRate } from './schedule.js';
-import { disposeReplaced, tensorsIn } from './state.js';
+import { disposeReplaced, stateFromHost, stateToHost, tensorsIn } from './state.js';
 import type { Tensor, Tf } from './tf.js';
 
 const optimizerSchema = z.strictObject({
@@ -118,9 +118,17 @@ export interface Trainer {
   getParams(): Promise<HostParams>;
   /** Overwrites parameters from host memory (every name required). */
   setParams(values: HostParams): void;
-  /** Weights, config, optimizer state and step, plus `extras`, in host memory. */
+  /**
+   * Weights, config, optimizer state, step and the carried training state (`modelState`, one
+   * entry per accumulation micro-batch), plus `extras`, in host memory.
+   */
   checkpoint(extras?: CheckpointExtras): Promise<Checkpoint>;
-  /** Restores weights, optimizer state and step; checks the checkpoint fits the model. Resets carried state. */
+  /**
+   * Restores weights, optimizer state, step and the carried training state; checks the checkpoint
+   * fits the model. The evaluation state is reset. The training state starts empty when the
+   * checkpoint has no `modelState`, or one written with another `accumulation`, another model kind
+   * or another config (other than seed, dropout, attnDropout, layerNormEps).
+   */
   restore(checkpoint: Checkpoint): void;
   /** Frees every tensor the trainer holds. */
   dispose(): void;
@@ -343,6 +351,12 @@ class TfjsTrainer implements Trainer {
       dataPosition: extras.dataPosition,
       tokenizer: extras.tokenizer,
       metadata: extras.metadata,
+      modelState: await Promise.all(
+        Array.from({ length: this.options.accumulation }, (_, i) => {
+          const state = this.trainStates[i] ?? null;
+          return state === null ? null : (stateToHost(state) as Promise<unknown> as Promise<HostModelState>);
+        }),
+      ),
     };
   }
 
@@ -351,7 +365,29 @@ class TfjsTrainer implements Trainer {
     this.setParams(Object.fromEntries(Object.entries(checkpoint.params).map(([n, t]) => [n, t.data])));
     if (checkpoint.optimizer) this.optimizer.load(checkpoint.optimizer);
     else this.optimizer.load({ step: checkpoint.step, m: zerosLike(checkpoint), v: zerosLike(checkpoint) });
+    const states = this.carriedStates(checkpoint);
     this.reset();
+    this.trainStates = states;
+  }
+
+  /** The checkpoint's training state as tensors, or none when it does not fit this trainer. */
+  private carriedStates(checkpoint: Checkpoint): (ModelState<Tensor> | null)[] {
+    const saved = checkpoint.modelState;
+    if (!saved || saved.length !== this.options.accumulation) return [];
+    if (saved.some((s) => s !== null && s.kind !== this.model.kind)) return [];
+    const ours = this.model.config as unknown as Record<string, unknown>;
+    const theirs = checkpoint.config;
+    for (const key of new Set([...Object.keys(ours), ...Object.keys(theirs)])) {
+      if (!NON_STRUCTURAL.has(key) && JSON.stringify(ours[key]) !== JSON.stringify(theirs[key])) return [];
+    }
+    const out: (ModelState<Tensor> | null)[] = [];
+    try {
+      for (const s of saved) out.push(s === null ? null : (stateFromHost(this.tf, s) as unknown as ModelState<Tensor>));
+    } catch (e) {
+      for (const s of out) disposeReplaced(s, null);
+      throw e;
+    }
+    return out;
   }
 
   dispose(): void {
