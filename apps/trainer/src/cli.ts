@@ -56,6 +56,7 @@ export function program(): Command {
     .option('--checkpoint <file>', 'a checkpoint file')
     .option('--data <spec>', 'data to score (default: the data the model was trained on)')
     .option('--split <name>', 'valid | test', 'valid')
+    .option('--max-batches <n>', 'score only the first N batches (default: the whole split)', integer)
     .option('--backend <name>', 'backend override')
     .option('--json', 'print one JSON object')
     .action(async (o) => {

@@ -38,13 +38,17 @@ export async function openTrained(options: SourceOptions): Promise<Session> {
 }
 
 /** `staircase eval`: scores a whole split. */
-export async function evalCommand(options: SourceOptions & { split?: string }): Promise<EvalMetrics> {
+export async function evalCommand(options: SourceOptions & { split?: string; maxBatches?: number }): Promise<EvalMetrics> {
   const split = options.split ?? 'valid';
   if (split !== 'valid' && split !== 'test') throw new UsageError(`--split ${split}: expected valid or test`);
   const session = await openTrained(options);
   try {
     const t = session.config.train;
-    return evaluateSplit(session, session.dataset.splits[split], { batch: t.batch, length: t.length });
+    return evaluateSplit(session, session.dataset.splits[split], {
+      batch: t.batch,
+      length: t.length,
+      ...(options.maxBatches ? { maxBatches: options.maxBatches } : {}),
+    });
   } finally {
     session.close();
   }

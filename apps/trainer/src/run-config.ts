@@ -27,6 +27,8 @@ export const runConfigSchema = z.strictObject({
   train: z
     .strictObject({
       steps: int(1),
+      /** Updates the cosine learning-rate schedule spans; default `steps`. Fix it to stop early and resume later on the same schedule. */
+      scheduleSteps: int(1).optional(),
       batch: int(1),
       length: int(1),
       lr: z.number().positive(),

@@ -40,7 +40,7 @@ export async function openSession(config: RunConfig, options: { tokenizer?: Toke
       tf: backend.tf,
       seed: t.seed,
       accumulation: t.accumulation,
-      optimizer: { lr: t.lr, warmupSteps: t.warmupSteps, totalSteps: t.steps, weightDecay: t.weightDecay, clipNorm: t.clipNorm },
+      optimizer: { lr: t.lr, warmupSteps: t.warmupSteps, totalSteps: t.scheduleSteps ?? t.steps, weightDecay: t.weightDecay, clipNorm: t.clipNorm },
     });
     return {
       config,

@@ -22,7 +22,7 @@ function makeText(dir: string): string {
 describe('train → eval → sample', () => {
   const dir = tmp('e2e');
   const specs = ['brown', `text:${makeText(dir)}`, `enwik8:${fakeEnwik8(dir)}`, 'algorithmic:3var', 'algorithmic:5var', 'random-walk'];
-  const cases = KINDS.flatMap((kind, i) => specs.map((spec, j) => ({ kind, spec, rotate: (i + j) % specs.length })));
+  const cases = KINDS.flatMap((kind) => specs.map((spec) => ({ kind, spec })));
   it.each(cases)('$kind on $spec', async ({ kind, spec }) => {
     const out = join(dir, `${kind}-${spec.replace(/[^a-z0-9]/gi, '_').slice(0, 40)}`);
     const extra = spec.startsWith('enwik8') ? ['--set', 'data.checkContent=false'] : [];
@@ -30,7 +30,9 @@ describe('train → eval → sample', () => {
     expect(t.code, t.stderr).toBe(0);
     for (const f of ['config.json', 'metrics.jsonl', 'checkpoints/latest.ckpt', 'plots/loss.svg']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(readFileSync(join(out, 'plots/loss.svg'), 'utf8')).toContain('<svg');
-    const e = await cli(['eval', '--run', out, '--json', '--split', 'test']);
+    // The enwik8 stand-in's test split is 5 MB: score a prefix of it.
+    const cap = spec.startsWith('enwik8') ? ['--max-batches', '8'] : [];
+    const e = await cli(['eval', '--run', out, '--json', '--split', 'test', ...cap]);
     expect(e.code, e.stderr).toBe(0);
     const metrics = JSON.parse(e.stdout);
     expect(metrics.count).toBeGreaterThan(0);

@@ -16,7 +16,7 @@ const trainLosses = (dir: string) =>
 describe('resume', () => {
   it.each(['staircase', 'transformer-xl', 'cached-staircase'])('N steps straight == N/2, stop, resume, N/2 (%s)', async (kind) => {
     const dir = tmp('resume');
-    const args = ['--preset', 'tiny', '--model', kind, ...quickData, '--set', 'model.dropout=0.1', '--set', 'train.evalEvery=100'];
+    const args = ['--preset', 'tiny', '--model', kind, ...quickData, '--set', 'model.dropout=0.1', '--set', 'train.evalEvery=100', '--set', 'train.scheduleSteps=8'];
     const a = await cli(['train', ...args, '--steps', '8', '--out', join(dir, 'a')]);
     expect(a.code, a.stderr).toBe(0);
     const b1 = await cli(['train', ...args, '--steps', '4', '--out', join(dir, 'b')]);
