@@ -76,7 +76,7 @@ describe('user mistakes: one clear line, non-zero exit, nothing overwritten', ()
     writeFileSync(bad, before.subarray(0, before.length - 100));
     oneLine(await cli(['eval', '--checkpoint', bad]), 'truncated');
     const flipped = Buffer.from(before);
-    flipped[flipped.length - 5] ^= 0xff;
+    flipped[flipped.length - 5] = (flipped[flipped.length - 5] ?? 0) ^ 0xff;
     writeFileSync(bad, flipped);
     oneLine(await cli(['eval', '--checkpoint', bad]), bad);
     mkdirSync(join(dir, 'empty'), { recursive: true });
