@@ -1,27 +1,17 @@
 import '@staircase/ladder';
 import '@staircase/staircase';
-import { type Model, type ModelState, createModel, initParams } from '@staircase/core';
+import { type Model, type ModelState, createModel } from '@staircase/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { createTfjsOps } from '../../src/ops.js';
 import { selectBackend } from '../../src/select.js';
+import { tensorParams, tinyBase, tinyKinds } from './kinds.js';
 
 await selectBackend({ backend: 'cpu' });
 const ops = createTfjsOps(tf);
-const base = { vocabSize: 11, dModel: 16, heads: 2, layers: 2, dFF: 32, position: { type: 'relative', maxDistance: 6 }, seed: 3 };
-const kinds: Record<string, object> = {
-  'transformer-xl': { kind: 'transformer-xl', memory: 5 },
-  staircase: { kind: 'staircase', chunk: 3, passes: 3 },
-  'cached-staircase': { kind: 'cached-staircase', chunk: 2, passes: 2, cacheChunks: 2 },
-  'global-staircase': { kind: 'global-staircase', chunk: 2, passes: 3 },
-  ladder: { kind: 'ladder', repeats: 3, memory: 4 },
-  'staircase-ladder': { kind: 'staircase-ladder', chunk: 3, passes: 2, repeats: 2 },
-};
-
-function paramsOf(model: Model) {
-  const host = initParams(model.paramSpecs(), 7);
-  return Object.fromEntries(model.paramSpecs().map((s) => [s.name, tf.tensor(host[s.name]!, [...s.shape])]));
-}
+const base = tinyBase;
+const kinds = tinyKinds;
+const paramsOf = (model: Model) => tensorParams(tf, model);
 
 const B = 2;
 const T = 17;
