@@ -12,9 +12,9 @@ cd "$tmp/repo"
 pnpm install --frozen-lockfile --prefer-offline >/dev/null
 pnpm changeset version
 pnpm install --prefer-offline --no-frozen-lockfile >/dev/null
-pnpm -r --filter './packages/*' run build >/dev/null
+pnpm -r --filter './packages/*' --filter './apps/*' run build >/dev/null
 mkdir -p "$root/.tmp/release"
-pnpm -r --filter './packages/*' pack --pack-destination "$root/.tmp/release"
+pnpm -r --filter './packages/*' --filter './apps/*' pack --pack-destination "$root/.tmp/release"
 echo "Versions after 'changeset version':"
-for p in packages/*/package.json; do node -e "const p=require('./$p');console.log('  '+p.name+'@'+p.version)"; done
+for p in packages/*/package.json apps/*/package.json; do node -e "const p=require('./$p');console.log('  '+p.name+'@'+p.version)"; done
 echo "Tarballs: $root/.tmp/release"
