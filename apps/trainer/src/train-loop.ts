@@ -160,7 +160,8 @@ async function loop(session: Session, dir: string, checkpoint: Checkpoint | unde
   await save(files.latest);
   if (interrupted) {
     log(`interrupted at step ${trainer.stepCount}: checkpoint saved to ${files.latest}; continue with --resume ${dir}`);
-    return { dir, steps: trainer.stepCount, losses, interrupted, ...(await plots(dir, session)) };
+    await plots(dir, session);
+    return { dir, steps: trainer.stepCount, losses, interrupted };
   }
   const valid = evaluate(t.evalBatches);
   appendMetric(dir, { step: trainer.stepCount, ...valid });
@@ -189,7 +190,7 @@ async function writeSample(session: Session, dir: string, log: (l: string) => vo
 }
 
 /** Renders the training and validation curves of a run to SVG. */
-async function plots(dir: string, session: Session): Promise<Record<string, never>> {
+async function plots(dir: string, session: Session): Promise<void> {
   const records = readMetrics(dir);
   const train = records.filter((r) => r.split === 'train');
   const valid = records.filter((r) => r.split === 'valid');
@@ -207,5 +208,4 @@ async function plots(dir: string, session: Session): Promise<Record<string, neve
   }));
   const title = labelled ? 'Validation error rate (%)' : 'Validation bits per token';
   writeAtomic(join(f.plots, labelled ? 'error-rate.svg' : 'bits-per-token.svg'), await lineChartSvg(title, labelled ? 'error %' : 'bits', metric));
-  return {};
 }
