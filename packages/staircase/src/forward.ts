@@ -154,7 +154,7 @@ export function staircaseForward<T>(
       kind,
       batch,
       position: t1,
-      data: nextState(ops, carried, newKeys, cache, keepFrom, oldestCacheNeeded(t1, F, n, cacheChunks)),
+      data: nextState(ops, carriedChunks, newKeys, cache, keepFrom, oldestCacheNeeded(t1, F, n, cacheChunks)),
     },
   };
 }
@@ -162,14 +162,13 @@ export function staircaseForward<T>(
 /** Keeps only what later rows can reach, detached from the gradient. */
 function nextState<T>(
   ops: Ops<T>,
-  carried: StaircaseStateData<T>,
+  old: Map<number, ChunkKeys<T>>,
   newKeys: Map<number, KV<T>[][]>,
   cache: { start: number; layers: KV<T>[] } | null,
   keepFrom: number,
   cacheFrom: number,
 ): StaircaseStateData<T> {
   const chunks: ChunkKeys<T>[] = [];
-  const old = new Map(carried.chunks.map((c) => [c.chunk, c]));
   const indices = new Set([...old.keys(), ...newKeys.keys()]);
   for (const c of [...indices].sort((a, b) => a - b)) {
     if (c < keepFrom) continue;
