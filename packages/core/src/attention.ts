@@ -8,6 +8,12 @@ import { type Ops, type Params, param } from './ops.js';
 export interface KV<T> {
   readonly k: T;
   readonly v: T;
+  /**
+   * Optional additive score bias per key, `[1, 1, 1, len]`: 0 for a real position, −1e9 for an
+   * empty slot. Training never sets it; fixed-shape exports (ONNX streaming graphs) start from a
+   * state padded with empty slots, so the same model code runs before the history is full.
+   */
+  readonly bias?: T;
 }
 
 /** `[B, T, d]` → `[B, H, T, hd]`. */
@@ -32,7 +38,7 @@ export function concatKV<T>(ops: Ops<T>, blocks: readonly (KV<T> | null | undefi
   const present = blocks.filter((b): b is KV<T> => b != null && kvLength(ops, b) > 0);
   if (present.length === 0) return null;
   if (present.length === 1) return present[0]!;
-  return {
+  const kv = {
     k: ops.concat(
       present.map((b) => b.k),
       2,
@@ -42,20 +48,29 @@ export function concatKV<T>(ops: Ops<T>, blocks: readonly (KV<T> | null | undefi
       2,
     ),
   };
+  if (present.every((b) => !b.bias)) return kv;
+  // Blocks without a bias are all real positions: a zero bias keeps them visible.
+  const bias = ops.concat(
+    present.map((b) => b.bias ?? ops.zeros([1, 1, 1, kvLength(ops, b)])),
+    3,
+  );
+  return { ...kv, bias };
 }
 
 /** Positions `[from, from+len)` of a block whose first position is `start`. */
 export function sliceKV<T>(ops: Ops<T>, kv: KV<T>, from: number, len: number): KV<T> {
   const [b, h, , hd] = ops.shape(kv.k) as [number, number, number, number];
-  return {
+  const sliced = {
     k: ops.slice(kv.k, [0, 0, from, 0], [b, h, len, hd]),
     v: ops.slice(kv.v, [0, 0, from, 0], [b, h, len, hd]),
   };
+  return kv.bias ? { ...sliced, bias: ops.slice(kv.bias, [0, 0, 0, from], [1, 1, 1, len]) } : sliced;
 }
 
 /** A K/V block detached from the gradient, for carried state. */
 export function detachKV<T>(ops: Ops<T>, kv: KV<T>): KV<T> {
-  return { k: ops.stopGradient(kv.k), v: ops.stopGradient(kv.v) };
+  const detached = { k: ops.stopGradient(kv.k), v: ops.stopGradient(kv.v) };
+  return kv.bias ? { ...detached, bias: ops.stopGradient(kv.bias) } : detached;
 }
 
 /**
@@ -156,6 +171,7 @@ export function attend<T>(
     scores = ops.add(scores, relativeScores(ops, q, param(params, 'pos.rel'), tk));
   }
   scores = ops.scale(scores, 1 / Math.sqrt(hd));
+  if (kv.bias) scores = ops.add(scores, kv.bias);
   const mask = options.mask ?? attentionMask(tq, tk, options.window);
   if (mask) scores = ops.add(scores, ops.constant(mask, [tq, tk]));
   let probs = ops.softmax(scores);

@@ -64,6 +64,12 @@ export interface Model<C extends CoreConfig = CoreConfig> {
   readonly config: C;
   paramSpecs(): ParamSpec[];
   cost(): ModelCost;
+  /**
+   * Present only for kinds whose state grows without bound (Global Cached Staircase): a model of
+   * the same kind and weights whose state is bounded and whose outputs equal this model's for the
+   * first `positions` tokens of a sequence. Fixed-shape exports use it.
+   */
+  bounded?(positions: number): Model<C>;
   forward<T>(
     ops: Ops<T>,
     params: Params<T>,

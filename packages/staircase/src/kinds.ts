@@ -47,8 +47,18 @@ export function staircaseShapeOf(config: AnyStaircaseConfig): StaircaseShape {
 
 /** Builds a model of any staircase variant from its validated config. */
 export function staircaseModel<C extends AnyStaircaseConfig>(config: C): Model<C> {
-  const shape = staircaseShapeOf(config);
+  return modelOfShape(config, staircaseShapeOf(config));
+}
+
+function modelOfShape<C extends AnyStaircaseConfig>(config: C, shape: StaircaseShape): Model<C> {
+  // A global cache is a cache of every finished chunk: for the first `positions` tokens a cache of
+  // ⌈positions / F⌉ chunks holds all of them, so that bounded model computes the same outputs.
+  const bounded =
+    shape.cacheChunks === Number.POSITIVE_INFINITY
+      ? (positions: number) => modelOfShape(config, { ...shape, cacheChunks: Math.max(1, Math.ceil(positions / shape.chunk)) })
+      : undefined;
   return {
+    ...(bounded ? { bounded } : {}),
     kind: config.kind,
     config,
     paramSpecs: () => coreParamSpecs(config),

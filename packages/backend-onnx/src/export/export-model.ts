@@ -1,0 +1,168 @@
+import type { HostParams, Model, ModelState, Params } from '@staircase/core';
+import { FORMAT_VERSION, METADATA_KEY, type OnnxModelMetadata, type StateSlot } from '../format.js';
+import { GraphBuilder } from './graph.js';
+import { layoutOf, listKVs, mapKVs } from './state-tree.js';
+import { ExportError, type Sym, createSymbolicOps } from './symbolic-ops.js';
+
+/** Options of {@link exportModel}. */
+export interface ExportOptions {
+  /** Tokens per run of the streaming step graph. Default: the staircase chunk `F`, or 1. */
+  readonly stepTokens?: number;
+  /** Tokens per run of the segment graph (evaluation). Default: 8 steps' worth, at least 64. */
+  readonly segmentTokens?: number;
+  /**
+   * Positions the export must model exactly, for kinds whose state grows without bound (Global
+   * Cached Staircase); runtimes refuse to go further. Default 4096. Ignored for other kinds.
+   */
+  readonly maxPositions?: number;
+  /** The tokenizer, stored in the metadata for runtimes that take text. */
+  readonly tokenizer?: unknown;
+}
+
+/** The two graphs of an exported model, serialised, and the metadata they carry. */
+export interface ExportedModel {
+  /** The streaming step: `tokens` `[batch, stepTokens]` and the state in, logits and the next state out. */
+  readonly step: Uint8Array;
+  /** The same with `segmentTokens` tokens per run, for scoring whole segments. */
+  readonly segment: Uint8Array;
+  readonly stepMetadata: OnnxModelMetadata;
+  readonly segmentMetadata: OnnxModelMetadata;
+}
+
+// The traced batch size. Any number works (the batch stays symbolic); an unusual one makes a
+// reshape that would wrongly treat another axis as the batch fail loudly in the parity tests.
+const TRACE_BATCH = 7;
+// Safety net: a state still growing after this many positions is unbounded.
+const MAX_TRACE_POSITIONS = 1 << 16;
+/** The additive score bias of an empty state slot: far below any real score, yet finite. */
+export const EMPTY_SLOT_BIAS = -1e9;
+
+/**
+ * Exports a model as ONNX by running its own `forward` with symbolic ops: the graph is the
+ * training code, not a re-implementation.
+ *
+ * Each graph is traced once the model's state has stopped growing (its "steady" layout), with
+ * every state K/V block a graph input carrying an extra additive score bias per position. At the
+ * start of a sequence the runtime feeds a state of that layout whose slots are all empty (bias
+ * −1e9), so the same graph serves every position: attention to an empty slot has zero weight,
+ * exactly as if the slot did not exist.
+ */
+export function exportModel(model: Model, params: HostParams, options: ExportOptions = {}): ExportedModel {
+  if (model.config.position.type === 'rope') {
+    throw new ExportError('RoPE models cannot be exported yet: their rotation depends on the absolute position, which the streaming graph does not take as an input');
+  }
+  const maxPositions = model.bounded ? (options.maxPositions ?? 4096) : null;
+  const traced = maxPositions === null ? model : model.bounded!(maxPositions);
+  const alignment = (model.config as { chunk?: number }).chunk ?? 1;
+  const stepTokens = options.stepTokens ?? alignment;
+  const segmentTokens = options.segmentTokens ?? alignment * Math.ceil(Math.max(64, 8 * stepTokens) / alignment);
+  for (const [what, n] of [
+    ['stepTokens', stepTokens],
+    ['segmentTokens', segmentTokens],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 1 || n % alignment !== 0) {
+      throw new ExportError(`${what} must be a positive multiple of the chunk size ${alignment}, got ${n}`);
+    }
+  }
+  const exportId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  const common = { kind: model.kind, config: model.config as Record<string, unknown>, tokenizer: options.tokenizer, alignment, maxPositions, exportId };
+  const step = traceGraph(traced, params, stepTokens, 'step', common);
+  const segment = traceGraph(traced, params, segmentTokens, 'segment', common);
+  return { step: step.bytes, segment: segment.bytes, stepMetadata: step.metadata, segmentMetadata: segment.metadata };
+}
+
+type Common = Pick<OnnxModelMetadata, 'kind' | 'config' | 'tokenizer' | 'alignment' | 'maxPositions' | 'exportId'>;
+
+/** Declares every parameter the model specifies as an initializer. */
+function paramInitializers(graph: GraphBuilder, model: Model, params: HostParams): Params<Sym> {
+  const out: Record<string, Sym> = {};
+  for (const spec of model.paramSpecs()) {
+    const data = params[spec.name];
+    if (!data) throw new ExportError(`the checkpoint lacks parameter "${spec.name}"`);
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    if (data.length !== size) throw new ExportError(`parameter "${spec.name}" holds ${data.length} values, the model needs [${spec.shape}]`);
+    out[spec.name] = { name: graph.initializer(spec.name, 'float32', spec.shape, data), shape: [...spec.shape], dtype: 'float32', batchAxis: null };
+  }
+  return out;
+}
+
+/**
+ * Runs the model on symbolic tokens, `tokens` at a time from the start of a sequence, until its
+ * state layout stops changing, and returns that state (to be replaced by graph inputs).
+ */
+function steadyState(model: Model, params: HostParams, tokens: number): ModelState<Sym> | null {
+  const graph = new GraphBuilder();
+  const ops = createSymbolicOps(graph, TRACE_BATCH);
+  const p = paramInitializers(graph, model, params);
+  const input: Sym = { name: 'tokens', shape: [TRACE_BATCH, tokens], dtype: 'int32', batchAxis: 0 };
+  let state: ModelState<Sym> | null = null;
+  let layout = '';
+  let unchanged = 0;
+  while (unchanged < 2) {
+    if ((state?.position ?? 0) > MAX_TRACE_POSITIONS) {
+      throw new ExportError(`the state of "${model.kind}" keeps growing after ${MAX_TRACE_POSITIONS} positions; it cannot be exported with fixed shapes`);
+    }
+    state = model.forward(ops, p, input, state).state;
+    const next = layoutOf(state.data);
+    unchanged = next === layout ? unchanged + 1 : 0;
+    layout = next;
+  }
+  return listKVs(state!.data).length === 0 ? null : state;
+}
+
+function traceGraph(model: Model, params: HostParams, tokens: number, role: 'step' | 'segment', common: Common) {
+  const template = steadyState(model, params, tokens);
+  const graph = new GraphBuilder();
+  const ops = createSymbolicOps(graph, TRACE_BATCH);
+  const p = paramInitializers(graph, model, params);
+  const slots: StateSlot[] = [];
+  const dimsOf = (x: Sym) => x.shape.map((d, i) => (i === x.batchAxis ? ('batch' as const) : d));
+  const stateIn = template && {
+    ...template,
+    data: mapKVs(template.data, (path, kv) => {
+      const declare = (r: 'k' | 'v' | 'bias', shape: number[], batchAxis: number | null, fill: number): Sym => {
+        const x: Sym = { name: `state.${path}.${r}`, shape, dtype: 'float32', batchAxis };
+        slots.push({ name: `${path}.${r}`, role: r, dims: dimsOf(x), fill });
+        graph.input({ name: x.name, dtype: 'float32', dims: dimsOf(x) });
+        return x;
+      };
+      const len = kv.k.shape[2]!;
+      return {
+        k: declare('k', [...kv.k.shape], 0, 0),
+        v: declare('v', [...kv.v.shape], 0, 0),
+        bias: declare('bias', [1, 1, 1, len], null, EMPTY_SLOT_BIAS),
+      };
+    }),
+  };
+  const tokensIn = graph.input({ name: 'tokens', dtype: 'int32', dims: ['batch', tokens] });
+  const { logits, state } = model.forward(ops, p, { name: tokensIn, shape: [TRACE_BATCH, tokens], dtype: 'int32', batchAxis: 0 }, stateIn);
+  graph.output({ name: 'logits', dtype: 'float32', dims: dimsOf(logits) }, logits.name);
+
+  const out = stateIn ? listKVs(state.data) : [];
+  const expected = slots.map((s) => s.name).join(',');
+  const produced = out.flatMap(({ path }) => ['k', 'v', 'bias'].map((r) => `${path}.${r}`)).join(',');
+  if (expected !== produced) throw new ExportError(`internal: the state layout changed within a step (${expected} → ${produced})`);
+  for (const { path, kv } of out) {
+    const bias = kv.bias ?? ops.zeros([1, 1, 1, kv.k.shape[2]!]);
+    for (const [r, x] of [
+      ['k', kv.k],
+      ['v', kv.v],
+      ['bias', bias],
+    ] as const) {
+      const slot = slots.find((s) => s.name === `${path}.${r}`)!;
+      if (dimsOf(x).join(',') !== slot.dims.join(',')) throw new ExportError(`internal: state ${slot.name} changes shape within a step`);
+      graph.output({ name: `next.${path}.${r}`, dtype: 'float32', dims: slot.dims }, x.name);
+    }
+  }
+  const metadata: OnnxModelMetadata = {
+    format: 'staircase-onnx',
+    version: FORMAT_VERSION,
+    role,
+    ...common,
+    vocabSize: model.config.vocabSize,
+    tokens,
+    tracedAt: template?.position ?? 0,
+    state: slots,
+  };
+  return { bytes: graph.toBytes(`${model.kind}-${role}`, { [METADATA_KEY]: JSON.stringify(metadata) }), metadata };
+}

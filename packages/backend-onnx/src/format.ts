@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/** The version of the exported file layout this package writes and reads. */
+export const FORMAT_VERSION = 1;
+
+/** The `metadata_props` key that holds {@link OnnxModelMetadata} as JSON. */
+export const METADATA_KEY = 'staircase';
+
+const dim = z.union([z.number().int().min(0), z.literal('batch')]);
+
+/** One tensor of the carried state, as a graph input `state.<path>.<role>` and output `next.<path>.<role>`. */
+export const stateSlotSchema = z.strictObject({
+  /** Path of the K/V block in the model's state tree plus the role, e.g. `memories.0.k`. */
+  name: z.string(),
+  role: z.enum(['k', 'v', 'bias']),
+  dims: z.array(dim),
+  /** Value of an empty slot at the start of a sequence: 0 for keys/values, −1e9 for the bias (hidden). */
+  fill: z.number(),
+});
+export type StateSlot = z.infer<typeof stateSlotSchema>;
+
+/**
+ * Everything a runtime needs besides the graph: which model it is, how to tokenize, how many
+ * tokens one run consumes, and the layout of the recurrent state it carries. Stored as JSON in
+ * the ONNX `metadata_props` of both exported graphs.
+ */
+export const metadataSchema = z.strictObject({
+  format: z.literal('staircase-onnx'),
+  version: z.number().int(),
+  /** `step`: the streaming graph generation runs in a loop; `segment`: whole segments for scoring. */
+  role: z.enum(['step', 'segment']),
+  kind: z.string(),
+  /** The model config, as validated by the kind's schema. */
+  config: z.record(z.string(), z.unknown()),
+  /** The tokenizer the model was trained with (opaque to this package), if the exporter had one. */
+  tokenizer: z.unknown().optional(),
+  vocabSize: z.number().int().min(1),
+  /** Tokens per run: the `tokens` input is `[batch, tokens]`, logits `[batch, tokens, vocabSize]`. */
+  tokens: z.number().int().min(1),
+  /** Runs must start at multiples of this position (the staircase chunk; 1 for windowed models). */
+  alignment: z.number().int().min(1),
+  /** Largest number of positions the graph models exactly (bounded exports of growing states), or null. */
+  maxPositions: z.number().int().min(1).nullable(),
+  /** Position at which the graph was traced; earlier positions are served by the padded empty state. */
+  tracedAt: z.number().int().min(0),
+  state: z.array(stateSlotSchema),
+  /** Shared by the step and segment graphs of one export, so a mismatched pair is refused. */
+  exportId: z.string(),
+});
+export type OnnxModelMetadata = z.infer<typeof metadataSchema>;
+
+/** Raised for a file that cannot be used: its message is one line saying what is wrong. */
+export class OnnxModelError extends Error {
+  override readonly name = 'OnnxModelError';
+}
+
+/** Parses and checks metadata JSON from a file's `metadata_props`; `source` names the file in errors. */
+export function parseMetadata(json: string | undefined, source: string): OnnxModelMetadata {
+  if (json === undefined) throw new OnnxModelError(`${source}: no staircase metadata — it was not exported by staircase export`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new OnnxModelError(`${source}: its staircase metadata is not valid JSON — re-export the model`);
+  }
+  const version = (raw as { version?: unknown } | null)?.version;
+  if (typeof version === 'number' && version !== FORMAT_VERSION) {
+    throw new OnnxModelError(
+      `${source}: export format version ${version}, but this version of @staircase/backend-onnx reads version ${FORMAT_VERSION} — re-export with a matching staircase`,
+    );
+  }
+  const parsed = metadataSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new OnnxModelError(`${source}: staircase metadata field "${issue.path.join('.')}" is invalid (${issue.message}) — re-export the model`);
+  }
+  return parsed.data;
+}
