@@ -2,7 +2,10 @@ import { type ModelState, createModel, listModelKinds } from '@staircase/core';
 import '@staircase/ladder';
 import '@staircase/staircase';
 import { type Tensor, disposeReplaced, formatBackendReport, selectBackend } from '@staircase/backend-tfjs';
-import type { TokenizerJSON } from '@staircase/data';
+import type { Dataset, Tokenizer, TokenizerJSON } from '@staircase/data';
+import { generate as generateOnnx } from '@staircase/backend-onnx';
+import { evaluateSplitOnnx, onnxTokenizer, openOnnx, openRunData } from './onnx.js';
+import type { RunConfig } from './run-config.js';
 import { type EvalMetrics, evaluateSplit, headline } from './evaluate.js';
 import { generate } from './generate.js';
 import { type RunConfigSources, resolveRunConfig } from './run-config.js';
@@ -38,9 +41,27 @@ export async function openTrained(options: SourceOptions): Promise<Session> {
 }
 
 /** `staircase eval`: scores a whole split. */
-export async function evalCommand(options: SourceOptions & { split?: string; maxBatches?: number }): Promise<EvalMetrics> {
+export async function evalCommand(options: SourceOptions & RuntimeOptions & { split?: string; maxBatches?: number }): Promise<EvalMetrics> {
   const split = options.split ?? 'valid';
   if (split !== 'valid' && split !== 'test') throw new UsageError(`--split ${split}: expected valid or test`);
+  if (useOnnx(options)) {
+    const { model, config, tokenizer } = await openOnnx(options);
+    try {
+      const dataset = await openRunData(config, tokenizer, options.data);
+      try {
+        const t = config.train;
+        return await evaluateSplitOnnx(model, dataset, dataset.splits[split], {
+          batch: t.batch,
+          length: t.length,
+          ...(options.maxBatches ? { maxBatches: options.maxBatches } : {}),
+        });
+      } finally {
+        dataset.close();
+      }
+    } finally {
+      await model.release();
+    }
+  }
   const session = await openTrained(options);
   try {
     const t = session.config.train;
@@ -54,8 +75,23 @@ export async function evalCommand(options: SourceOptions & { split?: string; max
   }
 }
 
+/** Which runtime scores or samples: TensorFlow.js (default) or ONNX Runtime on a device. */
+export interface RuntimeOptions {
+  runtime?: string;
+  device?: string;
+  /** An exported model to run (implies `--runtime onnx`). */
+  onnx?: string;
+}
+
+function useOnnx(options: RuntimeOptions): boolean {
+  const runtime = options.runtime ?? (options.onnx ? 'onnx' : 'tfjs');
+  if (runtime !== 'tfjs' && runtime !== 'onnx') throw new UsageError(`--runtime ${runtime}: expected tfjs or onnx`);
+  if (runtime === 'tfjs' && (options.device || options.onnx)) throw new UsageError('--device and --onnx need --runtime onnx');
+  return runtime === 'onnx';
+}
+
 /** Options of `staircase sample`. */
-export interface SampleOptions extends SourceOptions {
+export interface SampleOptions extends SourceOptions, RuntimeOptions {
   prompt?: string;
   tokens?: number;
   temperature?: number;
@@ -68,61 +104,100 @@ export interface SampleOptions extends SourceOptions {
 
 /** `staircase sample`: streams a continuation of the prompt (language data) or labels a task episode. */
 export async function sampleCommand(options: SampleOptions): Promise<{ prompt: string; text: string; ids: number[] }> {
+  if (useOnnx(options)) return sampleOnnx(options);
   const session = await openTrained(options);
   try {
-    const s = session.config.sample;
-    const { tokenizer } = session.dataset;
-    const prompt = options.prompt ?? s.prompt;
-    const settings = {
-      temperature: options.temperature ?? s.temperature,
-      topK: options.topK ?? s.topK,
-      topP: options.topP ?? s.topP,
-      seed: options.seed ?? session.config.train.seed,
-    };
-    if (session.dataset.labelled) return await labelEpisode(session, options.tokens ?? s.tokens, options.write);
-    const ids: number[] = [];
-    const promptIds = tokenizer.encode(prompt);
-    let shown = '';
-    for await (const id of generate(session, promptIds, options.tokens ?? s.tokens, settings)) {
-      ids.push(id);
-      // Decode the whole continuation so multi-byte characters appear once complete.
-      const text = tokenizer.decode(ids);
-      if (text.startsWith(shown)) options.write?.(text.slice(shown.length));
-      shown = text;
-    }
-    return { prompt, text: tokenizer.decode(ids), ids };
+    const settings = samplingSettings(session.config, options);
+    const count = options.tokens ?? session.config.sample.tokens;
+    if (session.dataset.labelled) return await labelEpisode(session.dataset, tfjsPredictor(session), count, options.write);
+    const ids = generate(session, session.dataset.tokenizer.encode(settings.prompt), count, settings);
+    return await streamText(ids, session.dataset.tokenizer, settings.prompt, options.write);
   } finally {
     session.close();
   }
 }
 
+async function sampleOnnx(options: SampleOptions): Promise<{ prompt: string; text: string; ids: number[] }> {
+  const { model, config, tokenizer } = await openOnnx(options);
+  try {
+    const settings = samplingSettings(config, options);
+    const count = options.tokens ?? config.sample.tokens;
+    if (config.data.spec.startsWith('algorithmic') || config.data.spec === 'random-walk') {
+      const dataset = await openRunData(config, tokenizer, options.data);
+      try {
+        const stream = model.stream(1, 'step');
+        return await labelEpisode(dataset, (token) => stream.append([token], 1), count, options.write);
+      } finally {
+        dataset.close();
+      }
+    }
+    const tok = onnxTokenizer(tokenizer, options.onnx ?? 'the checkpoint');
+    return await streamText(generateOnnx(model, tok.encode(settings.prompt), count, settings), tok, settings.prompt, options.write);
+  } finally {
+    await model.release();
+  }
+}
+
+function samplingSettings(config: RunConfig, options: SampleOptions) {
+  const s = config.sample;
+  return {
+    prompt: options.prompt ?? s.prompt,
+    temperature: options.temperature ?? s.temperature,
+    topK: options.topK ?? s.topK,
+    topP: options.topP ?? s.topP,
+    seed: options.seed ?? config.train.seed,
+  };
+}
+
+/** Decodes generated ids as they come, writing each new piece of text. */
+async function streamText(ids: AsyncIterable<number>, tokenizer: Tokenizer, prompt: string, write?: (text: string) => void) {
+  const out: number[] = [];
+  let shown = '';
+  for await (const id of ids) {
+    out.push(id);
+    // Decode the whole continuation so multi-byte characters appear once complete.
+    const text = tokenizer.decode(out);
+    if (text.startsWith(shown)) write?.(text.slice(shown.length));
+    shown = text;
+  }
+  return { prompt, text: tokenizer.decode(out), ids: out };
+}
+
+/** Logits of the next position after feeding one token, carrying the state (TensorFlow.js). */
+function tfjsPredictor(session: Session): (token: number) => Promise<ArrayLike<number>> {
+  const { trainer, model } = session;
+  const { tf, ops } = trainer;
+  let state: ModelState<Tensor> | null = null;
+  return async (token) => {
+    const previous = state;
+    const r = tf.tidy(() => {
+      const { logits, state: st } = model.forward(ops, trainer.params, ops.constantInt([token], [1, 1]), previous);
+      return { logits, st: st as unknown as Tensor };
+    });
+    state = r.st as unknown as ModelState<Tensor>;
+    disposeReplaced(previous, state);
+    const values = await r.logits.data();
+    r.logits.dispose();
+    return values;
+  };
+}
+
 /** For labelled tasks: streams the first tokens of the test split and shows predicted labels. */
-async function labelEpisode(session: Session, count: number, write?: (t: string) => void) {
-  const { dataset } = session;
+async function labelEpisode(dataset: Dataset, predict: (token: number) => Promise<ArrayLike<number>>, count: number, write?: (t: string) => void) {
   const arrays = dataset.splits.test.toArrays();
   const n = Math.min(count, arrays.tokens.length);
   const words = dataset.tokenizer.decode(arrays.tokens.subarray(0, n)).split(' ');
   const names = dataset.labelNames ?? [];
-  const { trainer, model } = session;
-  const { tf, ops } = trainer;
-  let state: ModelState<Tensor> | null = null;
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
-    const previous = state;
-    const r = tf.tidy(() => {
-      const { logits, state: st } = model.forward(ops, trainer.params, ops.constantInt([arrays.tokens[i]!], [1, 1]), previous);
-      return { arg: tf.argMax(logits, -1), st: st as unknown as Tensor };
-    });
-    const pred = (await r.arg.data())[0]!;
-    r.arg.dispose();
-    state = r.st as unknown as ModelState<Tensor>;
-    disposeReplaced(previous, state);
+    const logits = await predict(arrays.tokens[i]!);
+    let pred = 0;
+    for (let j = 1; j < logits.length; j++) if (logits[j]! > logits[pred]!) pred = j;
     const label = arrays.labels?.[i] ?? -1;
     const piece = label >= 0 ? `${words[i]}[${names[pred] ?? pred}/${names[label]}]` : (words[i] ?? '');
     out.push(piece);
     write?.(`${piece} `);
   }
-  disposeReplaced(state, null);
   return { prompt: '', text: out.join(' '), ids: [] };
 }
 

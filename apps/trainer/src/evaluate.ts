@@ -1,6 +1,6 @@
 import type { ModelState } from '@staircase/core';
 import { type Tensor, disposeReplaced } from '@staircase/backend-tfjs';
-import type { Batch, DataSplit } from '@staircase/data';
+import type { Batch, DataSplit, Dataset } from '@staircase/data';
 import type { Session } from './session.js';
 
 /** Scores of a model on a split. */
@@ -31,11 +31,8 @@ export function evaluateSplit(
   const { trainer, model, dataset } = session;
   const { tf, ops } = trainer;
   const batcher = split.evalBatcher({ batch: options.batch, length: options.length });
+  const tally = new EvalTally(split.name, dataset);
   let state: ModelState<Tensor> | null = null;
-  let nll = 0;
-  let count = 0;
-  let wrong = 0;
-  let batches = 0;
   for (let next = batcher.next(); !next.done; next = batcher.next()) {
     const b: Batch = next.value;
     if (b.reset.some(Boolean)) {
@@ -54,26 +51,51 @@ export function evaluateSplit(
     tf.dispose([out.picked, out.argmax]);
     state = out.state as unknown as ModelState<Tensor>;
     disposeReplaced(previous, state);
-    for (let i = 0; i < b.mask.length; i++) {
-      if (b.mask[i] === 0) continue;
-      nll -= picked[i]!;
-      count++;
-      if (argmax[i] !== b.targets[i]) wrong++;
-    }
-    batches++;
-    if (options.maxBatches !== undefined && batches >= options.maxBatches) break;
+    tally.add(b, picked, argmax);
+    if (options.maxBatches !== undefined && tally.batches >= options.maxBatches) break;
   }
   disposeReplaced(state, null);
-  const loss = nll / Math.max(count, 1);
-  return {
-    split: split.name,
-    loss,
-    bitsPerToken: loss / Math.LN2,
-    unit: ({ byte: 'byte', char: 'char', word: 'word' } as Record<string, string>)[dataset.tokenizer.kind] ?? 'token',
-    perplexity: Math.exp(loss),
-    ...(dataset.labelled ? { errorRate: wrong / Math.max(count, 1) } : {}),
-    count,
-  };
+  return tally.metrics();
+}
+
+/**
+ * Sums a split's scores batch by batch, whatever computed them (TensorFlow.js here, ONNX Runtime
+ * for `--runtime onnx`): log-probabilities of the targets and argmax predictions per position.
+ */
+export class EvalTally {
+  private nll = 0;
+  private count = 0;
+  private wrong = 0;
+  batches = 0;
+
+  constructor(
+    private readonly split: string,
+    private readonly dataset: Pick<Dataset, 'tokenizer' | 'labelled'>,
+  ) {}
+
+  /** Adds one batch: `picked` = log p(target), `argmax` = predicted id, per position (row-major). */
+  add(b: Batch, picked: ArrayLike<number>, argmax: ArrayLike<number>): void {
+    for (let i = 0; i < b.mask.length; i++) {
+      if (b.mask[i] === 0) continue;
+      this.nll -= picked[i]!;
+      this.count++;
+      if (argmax[i] !== b.targets[i]) this.wrong++;
+    }
+    this.batches++;
+  }
+
+  metrics(): EvalMetrics {
+    const loss = this.nll / Math.max(this.count, 1);
+    return {
+      split: this.split,
+      loss,
+      bitsPerToken: loss / Math.LN2,
+      unit: ({ byte: 'byte', char: 'char', word: 'word' } as Record<string, string>)[this.dataset.tokenizer.kind] ?? 'token',
+      perplexity: Math.exp(loss),
+      ...(this.dataset.labelled ? { errorRate: this.wrong / Math.max(this.count, 1) } : {}),
+      count: this.count,
+    };
+  }
 }
 
 /** The headline metric of a dataset for reports: error rate for tasks, bits per token otherwise. */

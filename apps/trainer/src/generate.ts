@@ -1,6 +1,5 @@
-import { type ModelState, SeededRandom } from '@staircase/core';
+import { type ModelState, type SamplingOptions, sampleTokens } from '@staircase/core';
 import { type Tensor, disposeReplaced } from '@staircase/backend-tfjs';
-import { type SamplingOptions, pickToken } from './sampler.js';
 import type { Session } from './session.js';
 
 /**
@@ -16,25 +15,22 @@ export async function* generate(
 ): AsyncGenerator<number> {
   const { trainer, model } = session;
   const { tf, ops } = trainer;
-  const rng = new SeededRandom(options.seed);
   let state: ModelState<Tensor> | null = null;
-  let input = prompt.length > 0 ? [...prompt] : [0];
+  const next = async (input: readonly number[]) => {
+    const previous: ModelState<Tensor> | null = state;
+    const out = tf.tidy(() => {
+      const { logits, state: s } = model.forward(ops, trainer.params, ops.constantInt(input, [1, input.length]), previous);
+      const last = tf.slice(logits, [0, input.length - 1, 0], [1, 1, -1]);
+      return { last, s: s as unknown as Tensor };
+    });
+    state = out.s as unknown as ModelState<Tensor>;
+    disposeReplaced(previous, state);
+    const values = await out.last.data();
+    out.last.dispose();
+    return values;
+  };
   try {
-    for (let i = 0; i < count; i++) {
-      const previous: ModelState<Tensor> | null = state;
-      const out = tf.tidy(() => {
-        const { logits, state: s } = model.forward(ops, trainer.params, ops.constantInt(input, [1, input.length]), previous);
-        const last = tf.slice(logits, [0, input.length - 1, 0], [1, 1, -1]);
-        return { last, s: s as unknown as Tensor };
-      });
-      const values = await out.last.data();
-      out.last.dispose();
-      state = out.s as unknown as ModelState<Tensor>;
-      disposeReplaced(previous, state);
-      const next = pickToken(values, options, rng);
-      yield next;
-      input = [next];
-    }
+    yield* sampleTokens(next, prompt, count, options);
   } finally {
     disposeReplaced(state, null);
   }

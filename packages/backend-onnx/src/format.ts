@@ -34,6 +34,8 @@ export const metadataSchema = z.strictObject({
   config: z.record(z.string(), z.unknown()),
   /** The tokenizer the model was trained with (opaque to this package), if the exporter had one. */
   tokenizer: z.unknown().optional(),
+  /** Settings of the training run the weights come from (data, sampling), if exported from one. */
+  run: z.unknown().optional(),
   vocabSize: z.number().int().min(1),
   /** Tokens per run: the `tokens` input is `[batch, tokens]`, logits `[batch, tokens, vocabSize]`. */
   tokens: z.number().int().min(1),

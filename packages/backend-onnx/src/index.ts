@@ -1,1 +1,31 @@
-export {};
+/**
+ * ONNX export of Staircase / Ladder models and ONNX Runtime inference.
+ *
+ * Export runs the model's own `forward` with symbolic {@link createSymbolicOps | ops}, so the
+ * graph is the training code; {@link OnnxModel} runs it with onnxruntime-node or onnxruntime-web
+ * (WebGPU, WASM, CPU).
+ */
+export { exportModel, EMPTY_SLOT_BIAS, type ExportOptions, type ExportedModel } from './export/export-model.js';
+export { createSymbolicOps, ExportError, type Sym } from './export/symbolic-ops.js';
+export { GraphBuilder, OPSET } from './export/graph.js';
+export {
+  FORMAT_VERSION,
+  METADATA_KEY,
+  OnnxModelError,
+  parseMetadata,
+  type OnnxModelMetadata,
+  type StateSlot,
+} from './format.js';
+export { readModelInfo, type ModelInfo } from './model-info.js';
+export { OnnxModel, OnnxStream, type OnnxModelFiles } from './onnx-model.js';
+export { generate } from './generate.js';
+export { score, logProbability, type SequenceScore } from './score.js';
+export {
+  openSession,
+  describeDevices,
+  nodePlacement,
+  type OnnxDevice,
+  type OnnxSession,
+  type OpenSessionOptions,
+  type HostTensor,
+} from './runtime/session.js';

@@ -9,3 +9,4 @@ export * from './attention.js';
 export * from './block.js';
 export * from './windowed.js';
 export * from './transformer-xl.js';
+export * from './sampling.js';

@@ -69,7 +69,7 @@ export interface Model<C extends CoreConfig = CoreConfig> {
    * the same kind and weights whose state is bounded and whose outputs equal this model's for the
    * first `positions` tokens of a sequence. Fixed-shape exports use it.
    */
-  bounded?(positions: number): Model<C>;
+  bounded?(positions: number): Model;
   forward<T>(
     ops: Ops<T>,
     params: Params<T>,

@@ -17,6 +17,8 @@ export interface ExportOptions {
   readonly maxPositions?: number;
   /** The tokenizer, stored in the metadata for runtimes that take text. */
   readonly tokenizer?: unknown;
+  /** Settings of the training run, stored in the metadata (e.g. for a CLI's defaults). */
+  readonly run?: unknown;
 }
 
 /** The two graphs of an exported model, serialised, and the metadata they carry. */
@@ -65,13 +67,13 @@ export function exportModel(model: Model, params: HostParams, options: ExportOpt
     }
   }
   const exportId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-  const common = { kind: model.kind, config: model.config as Record<string, unknown>, tokenizer: options.tokenizer, alignment, maxPositions, exportId };
+  const common = { kind: model.kind, config: model.config as Record<string, unknown>, tokenizer: options.tokenizer, run: options.run, alignment, maxPositions, exportId };
   const step = traceGraph(traced, params, stepTokens, 'step', common);
   const segment = traceGraph(traced, params, segmentTokens, 'segment', common);
   return { step: step.bytes, segment: segment.bytes, stepMetadata: step.metadata, segmentMetadata: segment.metadata };
 }
 
-type Common = Pick<OnnxModelMetadata, 'kind' | 'config' | 'tokenizer' | 'alignment' | 'maxPositions' | 'exportId'>;
+type Common = Pick<OnnxModelMetadata, 'kind' | 'config' | 'tokenizer' | 'run' | 'alignment' | 'maxPositions' | 'exportId'>;
 
 /** Declares every parameter the model specifies as an initializer. */
 function paramInitializers(graph: GraphBuilder, model: Model, params: HostParams): Params<Sym> {

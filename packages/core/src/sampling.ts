@@ -1,4 +1,4 @@
-import type { SeededRandom } from '@staircase/core';
+import { SeededRandom } from './rng.js';
 
 /** How the next token is drawn from logits. */
 export interface SamplingOptions {
@@ -39,4 +39,24 @@ export function pickToken(logits: ArrayLike<number>, options: SamplingOptions, r
     if (u <= 0) return kept[j]!;
   }
   return kept[cut - 1]!;
+}
+
+/**
+ * Streams `count` token ids after `prompt` from any streaming model: `next(input)` consumes the
+ * new tokens (the whole prompt first, then one sampled token at a time) with the model's carried
+ * state and returns the logits of the last of them. An empty prompt starts from token 0.
+ */
+export async function* sampleTokens(
+  next: (input: readonly number[]) => Promise<ArrayLike<number>>,
+  prompt: readonly number[],
+  count: number,
+  options: SamplingOptions & { readonly seed: number },
+): AsyncGenerator<number> {
+  const rng = new SeededRandom(options.seed);
+  let input: readonly number[] = prompt.length > 0 ? prompt : [0];
+  for (let i = 0; i < count; i++) {
+    const token = pickToken(await next(input), options, rng);
+    yield token;
+    input = [token];
+  }
 }

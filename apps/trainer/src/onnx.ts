@@ -1,0 +1,124 @@
+import { type HostParams, createModel, parseConfig } from '@staircase/core';
+import '@staircase/ladder';
+import '@staircase/staircase';
+import { type ExportedModel, type OnnxDevice, OnnxModel, type OnnxStream, exportModel, logProbability } from '@staircase/backend-onnx';
+import { loadOnnxModel, writeExport } from '@staircase/backend-onnx/node';
+import { type Dataset, type DataSplit, type TokenizerJSON, openDataset, tokenizerFromJSON } from '@staircase/data';
+import { UsageError } from './errors.js';
+import { EvalTally, type EvalMetrics } from './evaluate.js';
+import { type RunConfig, runConfigSchema } from './run-config.js';
+import { findCheckpoint } from './run-dir.js';
+import { datasetOptions } from './session.js';
+
+/** Options of `staircase export`. */
+export interface ExportCommandOptions {
+  run?: string;
+  checkpoint?: string;
+  out?: string;
+  stepTokens?: number;
+  segmentTokens?: number;
+  maxPositions?: number;
+}
+
+/** Exports a checkpoint's model in memory (for `--runtime onnx` and `staircase export`). */
+async function exportCheckpoint(options: ExportCommandOptions): Promise<{ exported: ExportedModel; config: RunConfig }> {
+  const { checkpoint, config } = await findCheckpoint(options);
+  const model = createModel({ ...checkpoint.config });
+  const params: HostParams = Object.fromEntries(Object.entries(checkpoint.params).map(([name, t]) => [name, t.data]));
+  const exported = exportModel(model, params, {
+    tokenizer: checkpoint.tokenizer,
+    run: config,
+    ...(options.stepTokens !== undefined ? { stepTokens: options.stepTokens } : {}),
+    ...(options.segmentTokens !== undefined ? { segmentTokens: options.segmentTokens } : {}),
+    ...(options.maxPositions !== undefined ? { maxPositions: options.maxPositions } : {}),
+  });
+  return { exported, config };
+}
+
+/** `staircase export`: writes the step graph to `--out` and the segment graph next to it. */
+export async function exportCommand(options: ExportCommandOptions) {
+  if (!options.out) throw new UsageError('give --out FILE.onnx');
+  if (!options.out.endsWith('.onnx')) throw new UsageError(`--out ${options.out}: the file name must end in .onnx`);
+  const { exported } = await exportCheckpoint(options);
+  const files = await writeExport(exported, options.out);
+  const m = exported.stepMetadata;
+  return {
+    files,
+    kind: m.kind,
+    stepTokens: m.tokens,
+    segmentTokens: exported.segmentMetadata.tokens,
+    stateTensors: m.state.length,
+    maxPositions: m.maxPositions,
+    bytes: { step: exported.step.length, segment: exported.segment.length },
+  };
+}
+
+/** Where an ONNX model comes from: an exported file, or a checkpoint exported on the fly. */
+export interface OnnxSourceOptions {
+  run?: string;
+  checkpoint?: string;
+  onnx?: string;
+  device?: string;
+  data?: string;
+}
+
+const DEVICES = ['auto', 'webgpu', 'wasm', 'cpu'];
+
+/** Opens the ONNX model and the run settings it was trained with. */
+export async function openOnnx(options: OnnxSourceOptions): Promise<{ model: OnnxModel; config: RunConfig; tokenizer: TokenizerJSON | undefined }> {
+  const device = (options.device ?? 'auto') as OnnxDevice;
+  if (!DEVICES.includes(device)) throw new UsageError(`--device ${device}: expected one of ${DEVICES.join(', ')}`);
+  if (options.onnx) {
+    const model = await loadOnnxModel(options.onnx, { device });
+    const run = model.metadata.run;
+    if (!run) {
+      await model.release();
+      throw new UsageError(`${options.onnx} was not exported from a staircase run (no run settings in its metadata); use --run or --checkpoint`);
+    }
+    return { model, config: parseConfig(runConfigSchema, run, `${options.onnx} run settings`), tokenizer: model.metadata.tokenizer as TokenizerJSON | undefined };
+  }
+  const { exported, config } = await exportCheckpoint(options);
+  const model = await OnnxModel.load({ step: exported.step, segment: exported.segment }, { device });
+  return { model, config, tokenizer: exported.stepMetadata.tokenizer as TokenizerJSON | undefined };
+}
+
+/** The dataset of a run, with the tokenizer the model was trained with. */
+export function openRunData(config: RunConfig, tokenizer: TokenizerJSON | undefined, spec?: string): Promise<Dataset> {
+  return openDataset(spec ?? config.data.spec, datasetOptions(config, tokenizer));
+}
+
+/** Scores a split on ONNX Runtime with the segment graph, batch by batch like {@link evaluateSplit}. */
+export async function evaluateSplitOnnx(
+  model: OnnxModel,
+  dataset: Dataset,
+  split: DataSplit,
+  options: { batch: number; length: number; maxBatches?: number },
+): Promise<EvalMetrics> {
+  const batcher = split.evalBatcher({ batch: options.batch, length: options.length });
+  const tally = new EvalTally(split.name, dataset);
+  const V = model.segmentMetadata.vocabSize;
+  let stream: OnnxStream | null = null;
+  for (let next = batcher.next(); !next.done; next = batcher.next()) {
+    const b = next.value;
+    if (!stream || b.reset.some(Boolean)) stream = model.stream(b.batch, 'segment');
+    const logits = await stream.append(b.tokens, b.length);
+    const picked = new Float32Array(b.batch * b.length);
+    const argmax = new Int32Array(b.batch * b.length);
+    for (let i = 0; i < picked.length; i++) {
+      // Unscored positions (mask 0) may carry an ignore label (< 0); the tally skips them.
+      picked[i] = b.targets[i]! < 0 ? 0 : logProbability(logits, i * V, V, b.targets[i]!);
+      let best = 0;
+      for (let j = 1; j < V; j++) if (logits[i * V + j]! > logits[i * V + best]!) best = j;
+      argmax[i] = best;
+    }
+    tally.add(b, picked, argmax);
+    if (options.maxBatches !== undefined && tally.batches >= options.maxBatches) break;
+  }
+  return tally.metrics();
+}
+
+/** A tokenizer from an export's metadata, for sampling without the training data. */
+export function onnxTokenizer(json: TokenizerJSON | undefined, source: string) {
+  if (!json) throw new UsageError(`${source} carries no tokenizer; export it from a run directory`);
+  return tokenizerFromJSON(json);
+}

@@ -1,0 +1,180 @@
+import { METADATA_KEY, OnnxModelError, type OnnxModelMetadata, parseMetadata } from './format.js';
+import { readModelInfo } from './model-info.js';
+import { type HostTensor, type OnnxSession, type OpenSessionOptions, openSession } from './runtime/session.js';
+
+/** The two graphs of an export, as bytes (see {@link exportModel}). */
+export interface OnnxModelFiles {
+  readonly step: Uint8Array;
+  readonly segment: Uint8Array;
+}
+
+/**
+ * An exported model opened in ONNX Runtime: the streaming step graph for generation and the
+ * segment graph for scoring, both checked against their metadata before use.
+ */
+export class OnnxModel {
+  private constructor(
+    readonly metadata: OnnxModelMetadata,
+    private readonly sessions: { readonly step: OnnxSession; readonly segment: OnnxSession },
+    readonly segmentMetadata: OnnxModelMetadata,
+  ) {}
+
+  /**
+   * Opens both graphs on `device`. Refuses, with one line, bytes that are not ONNX or are
+   * truncated, files without staircase metadata or of another format version, a graph whose
+   * inputs and outputs differ from its metadata, and a step and segment graph of different exports.
+   */
+  static async load(files: OnnxModelFiles, options: OpenSessionOptions & { names?: { step: string; segment: string } } = {}): Promise<OnnxModel> {
+    const names = options.names ?? { step: 'step graph', segment: 'segment graph' };
+    const step = checkGraph(files.step, names.step, 'step');
+    const segment = checkGraph(files.segment, names.segment, 'segment');
+    if (step.exportId !== segment.exportId) {
+      throw new OnnxModelError(`${names.step} and ${names.segment} come from different exports — export the model again and keep both files together`);
+    }
+    const stepSession = await openChecked(files.step, names.step, options);
+    try {
+      const segmentSession = await openChecked(files.segment, names.segment, options);
+      return new OnnxModel(step, { step: stepSession, segment: segmentSession }, segment);
+    } catch (e) {
+      await stepSession.release();
+      throw e;
+    }
+  }
+
+  /** The device the sessions run on. */
+  get device(): string {
+    return this.sessions.step.device;
+  }
+
+  /** The runtime package in use. */
+  get runtime(): string {
+    return this.sessions.step.runtime;
+  }
+
+  /**
+   * A stream of `batch` rows starting at position 0: `append` takes any number of tokens per row
+   * and returns their logits, carrying the state. `segment` uses the long-run graph (scoring),
+   * `step` the short one (generation).
+   */
+  stream(batch: number, graph: 'step' | 'segment' = 'step'): OnnxStream {
+    return new OnnxStream(this.sessions[graph], graph === 'step' ? this.metadata : this.segmentMetadata, batch);
+  }
+
+  /** Releases both sessions. */
+  async release(): Promise<void> {
+    await this.sessions.step.release();
+    await this.sessions.segment.release();
+  }
+}
+
+function checkGraph(bytes: Uint8Array, name: string, role: 'step' | 'segment'): OnnxModelMetadata {
+  const info = readModelInfo(bytes, name);
+  const meta = parseMetadata(info.metadata[METADATA_KEY], name);
+  if (meta.role !== role) throw new OnnxModelError(`${name}: is the ${meta.role} graph, expected the ${role} graph`);
+  const expectedInputs = [...meta.state.map((s) => ({ name: `state.${s.name}`, dims: s.dims })), { name: 'tokens', dims: ['batch', meta.tokens] }];
+  const expectedOutputs = [{ name: 'logits', dims: ['batch', meta.tokens, meta.vocabSize] }, ...meta.state.map((s) => ({ name: `next.${s.name}`, dims: s.dims }))];
+  const same = (a: { name: string; dims: readonly (number | string)[] }[], b: { name: string; dims: readonly (number | string)[] }[]) =>
+    JSON.stringify([...a].sort((x, y) => x.name.localeCompare(y.name))) === JSON.stringify([...b].sort((x, y) => x.name.localeCompare(y.name)));
+  if (!same(info.inputs, expectedInputs) || !same(info.outputs, expectedOutputs)) {
+    throw new OnnxModelError(`${name}: its graph's inputs and outputs do not match its staircase metadata — the file was altered; export it again`);
+  }
+  return meta;
+}
+
+async function openChecked(bytes: Uint8Array, name: string, options: OpenSessionOptions): Promise<OnnxSession> {
+  try {
+    return await openSession(bytes, options);
+  } catch (e) {
+    if (e instanceof OnnxModelError) throw e;
+    throw new OnnxModelError(`${name}: ONNX Runtime cannot load it: ${String((e as Error).message ?? e).split('\n')[0]}`);
+  }
+}
+
+/**
+ * Carries a batch's state through one graph. A run consumes exactly `tokens` tokens per row, so
+ * whole runs are committed and a trailing partial run is computed on zero-padded input without
+ * keeping its state: causal attention makes the real positions' logits exact, and the pending
+ * tokens are run again, completed, by the next call.
+ */
+export class OnnxStream {
+  private state: Record<string, HostTensor>;
+  private pending: number[][];
+  private committed = 0;
+
+  constructor(
+    private readonly session: OnnxSession,
+    private readonly meta: OnnxModelMetadata,
+    readonly batch: number,
+  ) {
+    if (!Number.isInteger(batch) || batch < 1) throw new OnnxModelError(`batch must be a positive whole number, got ${batch}`);
+    this.state = emptyState(meta, batch);
+    this.pending = Array.from({ length: batch }, () => []);
+  }
+
+  /** Tokens consumed so far per row. */
+  get position(): number {
+    return this.committed + this.pending[0]!.length;
+  }
+
+  /** The carried state tensors, by graph input name (`state.<path>.<role>`). */
+  get carried(): Readonly<Record<string, HostTensor>> {
+    return this.state;
+  }
+
+  /** Forgets everything: the next token starts a new sequence. */
+  reset(): void {
+    this.state = emptyState(this.meta, this.batch);
+    this.pending = Array.from({ length: this.batch }, () => []);
+    this.committed = 0;
+  }
+
+  /**
+   * Consumes `tokens` (row-major `[batch, length]`) and returns their logits (`[batch, length,
+   * vocabSize]`, row-major).
+   */
+  async append(tokens: ArrayLike<number>, length: number): Promise<Float32Array> {
+    const { batch, meta } = this;
+    if (tokens.length !== batch * length) throw new OnnxModelError(`expected ${batch}×${length} tokens, got ${tokens.length}`);
+    if (meta.maxPositions !== null && this.position + length > meta.maxPositions) {
+      throw new OnnxModelError(
+        `this export models the first ${meta.maxPositions} positions of a sequence exactly (its state grows with history); re-export with a larger --max-positions`,
+      );
+    }
+    const V = meta.vocabSize;
+    const G = meta.tokens;
+    const out = new Float32Array(batch * length * V);
+    const start = this.pending[0]!.length; // logits of pending tokens were returned before
+    for (let b = 0; b < batch; b++) for (let i = 0; i < length; i++) this.pending[b]!.push(Number(tokens[b * length + i]));
+    let done = 0; // tokens of this call whose logits are in `out`
+    while (this.pending[0]!.length > 0) {
+      const full = this.pending[0]!.length >= G;
+      const input = new Int32Array(batch * G);
+      for (let b = 0; b < batch; b++) input.set(this.pending[b]!.slice(0, G), b * G);
+      const result = await this.session.run({ tokens: { type: 'int32', data: input, dims: [batch, G] }, ...this.state });
+      const logits = result.logits!.data as Float32Array;
+      const real = Math.min(G, this.pending[0]!.length);
+      const skip = done === 0 ? start : 0; // pending tokens from an earlier call head this run
+      for (let b = 0; b < batch; b++) {
+        for (let i = skip; i < real; i++) {
+          out.set(logits.subarray((b * G + i) * V, (b * G + i + 1) * V), (b * length + done + i - skip) * V);
+        }
+      }
+      done += real - skip;
+      if (!full) break;
+      this.state = Object.fromEntries(meta.state.map((s) => [`state.${s.name}`, result[`next.${s.name}`]!]));
+      for (const row of this.pending) row.splice(0, G);
+      this.committed += G;
+    }
+    return out;
+  }
+}
+
+/** The state at the start of a sequence: every slot empty (keys and values 0, bias hiding them). */
+function emptyState(meta: OnnxModelMetadata, batch: number): Record<string, HostTensor> {
+  return Object.fromEntries(
+    meta.state.map((s) => {
+      const dims = s.dims.map((d) => (d === 'batch' ? batch : d));
+      return [`state.${s.name}`, { type: 'float32', data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(s.fill), dims }];
+    }),
+  );
+}
