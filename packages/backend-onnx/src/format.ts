@@ -20,6 +20,20 @@ export const stateSlotSchema = z.strictObject({
 export type StateSlot = z.infer<typeof stateSlotSchema>;
 
 /**
+ * A RoPE table the runtime computes for every run (`rotaryTables` of `@staircase/core`), for
+ * positions `[runStart + offset, runStart + offset + length)`.
+ */
+export const positionInputSchema = z.strictObject({
+  name: z.string(),
+  table: z.enum(['cos', 'sin']),
+  offset: z.number().int(),
+  length: z.number().int().min(1),
+  headDim: z.number().int().min(2),
+  base: z.number().positive(),
+});
+export type PositionInput = z.infer<typeof positionInputSchema>;
+
+/**
  * Everything a runtime needs besides the graph: which model it is, how to tokenize, how many
  * tokens one run consumes, and the layout of the recurrent state it carries. Stored as JSON in
  * the ONNX `metadata_props` of both exported graphs.
@@ -46,6 +60,8 @@ export const metadataSchema = z.strictObject({
   /** Position at which the graph was traced; earlier positions are served by the padded empty state. */
   tracedAt: z.number().int().min(0),
   state: z.array(stateSlotSchema),
+  /** RoPE tables fed per run (RoPE models only). */
+  positions: z.array(positionInputSchema),
   /** Shared by the step and segment graphs of one export, so a mismatched pair is refused. */
   exportId: z.string(),
 });

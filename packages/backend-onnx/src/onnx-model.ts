@@ -1,3 +1,4 @@
+import { rotaryTables } from '@staircase/core';
 import { METADATA_KEY, OnnxModelError, type OnnxModelMetadata, parseMetadata } from './format.js';
 import { readModelInfo } from './model-info.js';
 import { type HostTensor, type OnnxSession, type OpenSessionOptions, openSession } from './runtime/session.js';
@@ -71,7 +72,11 @@ function checkGraph(bytes: Uint8Array, name: string, role: 'step' | 'segment'): 
   const info = readModelInfo(bytes, name);
   const meta = parseMetadata(info.metadata[METADATA_KEY], name);
   if (meta.role !== role) throw new OnnxModelError(`${name}: is the ${meta.role} graph, expected the ${role} graph`);
-  const expectedInputs = [...meta.state.map((s) => ({ name: `state.${s.name}`, dims: s.dims })), { name: 'tokens', dims: ['batch', meta.tokens] }];
+  const expectedInputs = [
+    ...meta.state.map((s) => ({ name: `state.${s.name}`, dims: s.dims })),
+    ...meta.positions.map((p) => ({ name: p.name, dims: [p.length, p.headDim / 2] })),
+    { name: 'tokens', dims: ['batch', meta.tokens] },
+  ];
   const expectedOutputs = [{ name: 'logits', dims: ['batch', meta.tokens, meta.vocabSize] }, ...meta.state.map((s) => ({ name: `next.${s.name}`, dims: s.dims }))];
   const same = (a: { name: string; dims: readonly (number | string)[] }[], b: { name: string; dims: readonly (number | string)[] }[]) =>
     JSON.stringify([...a].sort((x, y) => x.name.localeCompare(y.name))) === JSON.stringify([...b].sort((x, y) => x.name.localeCompare(y.name)));
@@ -150,7 +155,7 @@ export class OnnxStream {
       const full = this.pending[0]!.length >= G;
       const input = new Int32Array(batch * G);
       for (let b = 0; b < batch; b++) input.set(this.pending[b]!.slice(0, G), b * G);
-      const result = await this.session.run({ tokens: { type: 'int32', data: input, dims: [batch, G] }, ...this.state });
+      const result = await this.session.run({ tokens: { type: 'int32', data: input, dims: [batch, G] }, ...this.state, ...positionFeeds(meta, this.committed) });
       const logits = result.logits!.data as Float32Array;
       const real = Math.min(G, this.pending[0]!.length);
       const skip = done === 0 ? start : 0; // pending tokens from an earlier call head this run
@@ -167,6 +172,16 @@ export class OnnxStream {
     }
     return out;
   }
+}
+
+/** The RoPE tables of a run starting at `position` (none for other position types). */
+function positionFeeds(meta: OnnxModelMetadata, position: number): Record<string, HostTensor> {
+  return Object.fromEntries(
+    meta.positions.map((p) => {
+      const tables = rotaryTables(position + p.offset, p.length, p.headDim, p.base);
+      return [p.name, { type: 'float32', data: tables[p.table], dims: [p.length, p.headDim / 2] }];
+    }),
+  );
 }
 
 /** The state at the start of a sequence: every slot empty (keys and values 0, bias hiding them). */

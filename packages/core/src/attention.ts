@@ -74,26 +74,40 @@ export function detachKV<T>(ops: Ops<T>, kv: KV<T>): KV<T> {
 }
 
 /**
+ * The RoPE tables for positions `[start, start+length)`: `cos` and `sin` of `pos · base^(-2i/hd)`,
+ * `[length, hd/2]` row-major. Computed in float64 on the host, by training and by ONNX runtimes
+ * alike (one definition).
+ */
+export function rotaryTables(start: number, length: number, headDim: number, base: number): { cos: Float32Array; sin: Float32Array } {
+  const half = headDim / 2;
+  const cos = new Float32Array(length * half);
+  const sin = new Float32Array(length * half);
+  for (let p = 0; p < length; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = (start + p) * base ** ((-2 * i) / headDim);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+/**
  * Rotary position embedding of `x` (`[B, H, T, hd]`) whose first token is at absolute position
  * `start`: the two halves of each head are rotated by angle `pos · base^(-2i/hd)`.
  */
 export function rope<T>(ops: Ops<T>, x: T, start: number, base: number): T {
   const [b, h, t, hd] = ops.shape(x) as [number, number, number, number];
   const half = hd / 2;
-  const cos = new Float32Array(t * half);
-  const sin = new Float32Array(t * half);
-  for (let p = 0; p < t; p++) {
-    for (let i = 0; i < half; i++) {
-      const angle = (start + p) * base ** ((-2 * i) / hd);
-      cos[p * half + i] = Math.cos(angle);
-      sin[p * half + i] = Math.sin(angle);
-    }
-  }
-  const c = ops.constant(cos, [t, half]);
-  const s = ops.constant(sin, [t, half]);
+  const { cos: c, sin: s } = ops.rotary ? ops.rotary(start, t, hd, base) : constantTables(ops, start, t, hd, base);
   const x1 = ops.slice(x, [0, 0, 0, 0], [b, h, t, half]);
   const x2 = ops.slice(x, [0, 0, 0, half], [b, h, t, half]);
   return ops.concat([ops.sub(ops.mul(x1, c), ops.mul(x2, s)), ops.add(ops.mul(x1, s), ops.mul(x2, c))], 3);
+}
+
+function constantTables<T>(ops: Ops<T>, start: number, length: number, headDim: number, base: number): { cos: T; sin: T } {
+  const { cos, sin } = rotaryTables(start, length, headDim, base);
+  return { cos: ops.constant(cos, [length, headDim / 2]), sin: ops.constant(sin, [length, headDim / 2]) };
 }
 
 /**

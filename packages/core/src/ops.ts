@@ -62,6 +62,12 @@ export interface Ops<T> {
   dropout(x: T, rate: number): T;
   /** Identity in the forward pass, no gradient in the backward pass (detached state). */
   stopGradient(x: T): T;
+  /**
+   * Optional: the RoPE tables of positions `[start, start+length)` (see `rotaryTables`), `[length,
+   * headDim/2]` each. Backends that compute eagerly leave it out (the tables become constants); a
+   * graph exporter provides it so that positions can be inputs of a graph traced at one position.
+   */
+  rotary?(start: number, length: number, headDim: number, base: number): { cos: T; sin: T };
 }
 
 /** A named parameter map, e.g. `layers.3.attn.wq` → tensor. */

@@ -1,5 +1,5 @@
 import type { HostParams, Model, ModelState, Params } from '@staircase/core';
-import { FORMAT_VERSION, METADATA_KEY, type OnnxModelMetadata, type StateSlot } from '../format.js';
+import { FORMAT_VERSION, METADATA_KEY, type OnnxModelMetadata, type PositionInput, type StateSlot } from '../format.js';
 import { GraphBuilder } from './graph.js';
 import { layoutOf, listKVs, mapKVs } from './state-tree.js';
 import { ExportError, type Sym, createSymbolicOps } from './symbolic-ops.js';
@@ -50,9 +50,6 @@ export const EMPTY_SLOT_BIAS = -1e9;
  * exactly as if the slot did not exist.
  */
 export function exportModel(model: Model, params: HostParams, options: ExportOptions = {}): ExportedModel {
-  if (model.config.position.type === 'rope') {
-    throw new ExportError('RoPE models cannot be exported yet: their rotation depends on the absolute position, which the streaming graph does not take as an input');
-  }
   const maxPositions = model.bounded ? (options.maxPositions ?? 4096) : null;
   const traced = maxPositions === null ? model : model.bounded!(maxPositions);
   const alignment = (model.config as { chunk?: number }).chunk ?? 1;
@@ -92,10 +89,12 @@ function paramInitializers(graph: GraphBuilder, model: Model, params: HostParams
  * Runs the model on symbolic tokens, `tokens` at a time from the start of a sequence, until its
  * state layout stops changing, and returns that state (to be replaced by graph inputs).
  */
-function steadyState(model: Model, params: HostParams, tokens: number): ModelState<Sym> | null {
-  const graph = new GraphBuilder();
-  const ops = createSymbolicOps(graph, TRACE_BATCH);
-  const p = paramInitializers(graph, model, params);
+function steadyState(model: Model, tokens: number): ModelState<Sym> | null {
+  // Only shapes matter here: parameters are bare names, and each call records into a fresh
+  // graph that is dropped, so tracing many calls costs neither weight copies nor memory.
+  const params: Params<Sym> = Object.fromEntries(
+    model.paramSpecs().map((s) => [s.name, { name: s.name, shape: [...s.shape], dtype: 'float32', batchAxis: null } satisfies Sym]),
+  );
   const input: Sym = { name: 'tokens', shape: [TRACE_BATCH, tokens], dtype: 'int32', batchAxis: 0 };
   let state: ModelState<Sym> | null = null;
   let layout = '';
@@ -104,7 +103,7 @@ function steadyState(model: Model, params: HostParams, tokens: number): ModelSta
     if ((state?.position ?? 0) > MAX_TRACE_POSITIONS) {
       throw new ExportError(`the state of "${model.kind}" keeps growing after ${MAX_TRACE_POSITIONS} positions; it cannot be exported with fixed shapes`);
     }
-    state = model.forward(ops, p, input, state).state;
+    state = model.forward(createSymbolicOps(new GraphBuilder(), TRACE_BATCH), params, input, state).state;
     const next = layoutOf(state.data);
     unchanged = next === layout ? unchanged + 1 : 0;
     layout = next;
@@ -113,9 +112,26 @@ function steadyState(model: Model, params: HostParams, tokens: number): ModelSta
 }
 
 function traceGraph(model: Model, params: HostParams, tokens: number, role: 'step' | 'segment', common: Common) {
-  const template = steadyState(model, params, tokens);
+  const template = steadyState(model, tokens);
   const graph = new GraphBuilder();
-  const ops = createSymbolicOps(graph, TRACE_BATCH);
+  const tracedAt = template?.position ?? 0;
+  // RoPE rotations depend on absolute positions: their tables are inputs the runtime computes
+  // for each run, named by their offset from the run's first position.
+  const positions: PositionInput[] = [];
+  const tables = new Map<string, { cos: Sym; sin: Sym }>();
+  const rotary = (start: number, length: number, headDim: number, base: number) => {
+    const key = `${start - tracedAt}_${length}_${headDim}_${base}`;
+    if (!tables.has(key)) {
+      const declare = (table: 'cos' | 'sin'): Sym => {
+        const name = graph.input({ name: `rotary.${table}.${key}`, dtype: 'float32', dims: [length, headDim / 2] });
+        positions.push({ name, table, offset: start - tracedAt, length, headDim, base });
+        return { name, shape: [length, headDim / 2], dtype: 'float32', batchAxis: null };
+      };
+      tables.set(key, { cos: declare('cos'), sin: declare('sin') });
+    }
+    return tables.get(key)!;
+  };
+  const ops = createSymbolicOps(graph, TRACE_BATCH, rotary);
   const p = paramInitializers(graph, model, params);
   const slots: StateSlot[] = [];
   const dimsOf = (x: Sym) => x.shape.map((d, i) => (i === x.batchAxis ? ('batch' as const) : d));
@@ -163,8 +179,9 @@ function traceGraph(model: Model, params: HostParams, tokens: number, role: 'ste
     ...common,
     vocabSize: model.config.vocabSize,
     tokens,
-    tracedAt: template?.position ?? 0,
+    tracedAt,
     state: slots,
+    positions,
   };
   return { bytes: graph.toBytes(`${model.kind}-${role}`, { [METADATA_KEY]: JSON.stringify(metadata) }), metadata };
 }

@@ -41,7 +41,11 @@ function broadcast(a: Sym, b: Sym): { shape: number[]; batchAxis: number | null 
  * {@link Ops} that record an ONNX graph instead of computing: running a model's `forward` with
  * these ops on symbolic inputs yields the inference graph of exactly that code.
  */
-export function createSymbolicOps(graph: GraphBuilder, batch: number): Ops<Sym> {
+export function createSymbolicOps(
+  graph: GraphBuilder,
+  batch: number,
+  rotary?: (start: number, length: number, headDim: number, base: number) => { cos: Sym; sin: Sym },
+): Ops<Sym> {
   const sym = (name: string, shape: readonly number[], batchAxis: number | null, dtype: DType = 'float32'): Sym => ({
     name,
     shape: [...shape],
@@ -159,6 +163,7 @@ export function createSymbolicOps(graph: GraphBuilder, batch: number): Ops<Sym> 
       throw new ExportError('dropout in an exported graph: export runs the model for inference (training: false)');
     },
     stopGradient: (x) => x,
+    ...(rotary ? { rotary } : {}),
   };
   return ops;
 }
