@@ -1,0 +1,557 @@
+import { cpus, platform, totalmem } from 'node:os';
+import { type Model, type ModelState, SeededRandom, createModel } from '@staircase/core';
+import '@staircase/ladder';
+import '@staircase/staircase';
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  type Batch,
+  type Tensor,
+  type Tf,
+  type Trainer,
+  createTrainer,
+  disposeReplaced,
+  selectBackend,
+} from '@staircase/backend-tfjs';
+import { UsageError } from './errors.js';
+import { type MeasureOnnx, type OnnxReport, resolveOnnx } from './bench-onnx.js';
+
+export type { MeasureOnnx, OnnxBenchRequest, OnnxBenchResult, OnnxReport } from './bench-onnx.js';
+
+/** Named sizes of the benchmark. */
+export const BENCH_SIZES = ['tiny', 'reference'] as const;
+export type BenchSize = (typeof BENCH_SIZES)[number];
+
+/**
+ * The benchmarked models. Staircase is measured at `n` = 2 and 4; the Ladder at `R` = 2.
+ * `global-staircase` is not in the default set: its per-token cost grows with the history.
+ */
+export const BENCH_MODELS = ['transformer-xl', 'staircase-n2', 'staircase-n4', 'cached-staircase', 'ladder-r2', 'global-staircase'] as const;
+export type BenchModelId = (typeof BENCH_MODELS)[number];
+export const DEFAULT_BENCH_MODELS: readonly BenchModelId[] = ['transformer-xl', 'staircase-n2', 'staircase-n4', 'cached-staircase', 'ladder-r2'];
+
+/** Aliases accepted by `--kinds`: a model kind names every benchmarked variant of it. */
+const KIND_ALIASES: Record<string, readonly BenchModelId[]> = {
+  'transformer-xl': ['transformer-xl'],
+  staircase: ['staircase-n2', 'staircase-n4'],
+  'cached-staircase': ['cached-staircase'],
+  ladder: ['ladder-r2'],
+  'global-staircase': ['global-staircase'],
+};
+
+/** Everything that defines a size: the core stack, the batch shape, the kinds' recurrence fields, the stream. */
+export interface BenchSizeSpec {
+  readonly core: Readonly<Record<string, unknown>>;
+  readonly vocabSize: number;
+  readonly batch: number;
+  readonly length: number;
+  /** Default streaming positions. */
+  readonly positions: readonly number[];
+  /** Tokens per forward call while the stream is brought to a position. */
+  readonly historySegment: number;
+  /** Per model: the fields beyond the core stack. */
+  readonly models: Readonly<Record<BenchModelId, Readonly<Record<string, unknown>>>>;
+}
+
+/**
+ * The sizes. Reference is the issue's: d 256, 4 heads, FFN 1024, 2 layers, batch 8 × 128 tokens,
+ * vocabulary 256. Transformer-XL and the Ladder carry a memory of 128 (one segment). A staircase
+ * with `n` passes uses chunk `F` = 128 / `n`, so one row (`n` chunks, `n·F` tokens) is as wide as a
+ * Transformer-XL segment and the matrix shapes are comparable; each token still receives `n` layer
+ * applications, which is what the schedule-overhead figure divides out. Cached Staircase: `n` = 2,
+ * `F` = 64, cache of 2 chunks. Relative positions span 256 (memory + segment).
+ */
+export const BENCH_SIZE_SPECS: Record<BenchSize, BenchSizeSpec> = {
+  reference: {
+    core: { dModel: 256, heads: 4, layers: 2, dFF: 1024, dropout: 0, position: { type: 'relative', maxDistance: 256 } },
+    vocabSize: 256,
+    batch: 8,
+    length: 128,
+    positions: [256, 4096, 16384],
+    historySegment: 512,
+    models: {
+      'transformer-xl': { kind: 'transformer-xl', memory: 128 },
+      'staircase-n2': { kind: 'staircase', chunk: 64, passes: 2 },
+      'staircase-n4': { kind: 'staircase', chunk: 32, passes: 4 },
+      'cached-staircase': { kind: 'cached-staircase', chunk: 64, passes: 2, cacheChunks: 2 },
+      'ladder-r2': { kind: 'ladder', memory: 128, repeats: 2 },
+      'global-staircase': { kind: 'global-staircase', chunk: 64, passes: 2 },
+    },
+  },
+  tiny: {
+    core: { dModel: 32, heads: 2, layers: 2, dFF: 64, dropout: 0, position: { type: 'relative', maxDistance: 32 } },
+    vocabSize: 64,
+    batch: 2,
+    length: 16,
+    positions: [32, 128],
+    historySegment: 64,
+    models: {
+      'transformer-xl': { kind: 'transformer-xl', memory: 16 },
+      'staircase-n2': { kind: 'staircase', chunk: 8, passes: 2 },
+      'staircase-n4': { kind: 'staircase', chunk: 4, passes: 4 },
+      'cached-staircase': { kind: 'cached-staircase', chunk: 8, passes: 2, cacheChunks: 2 },
+      'ladder-r2': { kind: 'ladder', memory: 16, repeats: 2 },
+      'global-staircase': { kind: 'global-staircase', chunk: 8, passes: 2 },
+    },
+  },
+};
+
+/** The model config (the object `createModel` takes) of one benchmarked model at one size. */
+export function benchModelConfig(size: BenchSize, id: BenchModelId): Record<string, unknown> {
+  const spec = BENCH_SIZE_SPECS[size];
+  return { ...spec.core, ...spec.models[id], vocabSize: spec.vocabSize, seed: 0 };
+}
+
+/** Passes `n` (staircase family) or 1, to divide compute per token out of throughput. */
+function passesOf(config: Record<string, unknown>): number {
+  return typeof config['passes'] === 'number' ? config['passes'] : 1;
+}
+
+/** Options of {@link runBench}. */
+export interface BenchOptions {
+  size?: BenchSize;
+  /** Model ids or kind names (`staircase` = n 2 and 4, `ladder` = R 2). Default {@link DEFAULT_BENCH_MODELS}. */
+  kinds?: readonly string[];
+  /** TensorFlow.js backends. Default: the one `auto` picks (a real accelerator, else WASM), WASM, and CPU at `tiny`. */
+  backends?: readonly string[];
+  /** Measured training and evaluation steps (default 5, tiny 3). */
+  steps?: number;
+  /** Untimed steps before them (default 3, tiny 1). */
+  warmup?: number;
+  /** Streaming positions (default: the size's). Empty: no streaming measurement. */
+  positions?: readonly number[];
+  /** Timed single-token calls per position (default 32, tiny 8). */
+  streamTokens?: number;
+  /**
+   * ONNX Runtime measurement: a function, `false` for none, or absent to load `measureBench`
+   * from `@staircase/backend-onnx` when that package is installed.
+   */
+  measureOnnx?: MeasureOnnx | false;
+  /** Progress lines (default: none). */
+  onProgress?: (line: string) => void;
+}
+
+/** The machine a bench ran on. */
+export interface BenchMachine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  platform: string;
+  node: string;
+  tfjs: string;
+  date: string;
+}
+
+/** One model on one backend. Figures are absent where that part failed (see `error`). */
+export interface BenchResult {
+  backend: BackendName;
+  model: BenchModelId;
+  kind: string;
+  parameters: number;
+  layerApplicationsPerToken: number;
+  train?: { tokensPerS: number; msPerStep: number; steps: number; warmup: number; firstLoss: number; lastLoss: number };
+  eval?: { tokensPerS: number; msPerBatch: number; steps: number };
+  memory?: {
+    /** Largest resident set seen while this model trained and evaluated (whole process), MiB. */
+    peakRssMb: number;
+    rssAfterWarmupMb: number;
+    rssAfterStepsMb: number;
+    /** RSS growth over the measured steps, percent of the value after warm-up. */
+    rssGrowthPct: number;
+    /** `tf.memory().numTensors` before the trainer existed. */
+    tensorsBefore: number;
+    tensorsAfterWarmup: number;
+    tensorsAfterSteps: number;
+    /** Tensors gained over the measured steps (0 = no leak). */
+    tensorsGrowth: number;
+    /** Tensors still alive after the trainer and every stream state were disposed, minus `tensorsBefore` (0 = no leak). */
+    tensorsLeaked: number;
+  };
+  stream?: {
+    /** Mean milliseconds per single-token forward call (batch 1, state carried), by position. */
+    msPerToken: Record<string, number>;
+    /** Latency at the last position ÷ at the first. */
+    ratio: number | null;
+    tokens: number;
+  };
+  note?: string;
+  /** What failed, one line. */
+  error?: string;
+}
+
+/** A derived figure. */
+export interface BenchFigure {
+  backend: BackendName;
+  model: BenchModelId;
+  value: number;
+}
+
+/** What {@link runBench} returns: settings, machine, results and derived figures. */
+export interface BenchReport {
+  schema: 'staircase-bench/1';
+  size: BenchSize;
+  settings: {
+    batch: number;
+    length: number;
+    vocabSize: number;
+    steps: number;
+    warmup: number;
+    positions: number[];
+    streamTokens: number;
+    historySegment: number;
+  };
+  machine: BenchMachine;
+  backends: { measured: BackendName[]; skipped: { name: string; why: string }[] };
+  models: { id: BenchModelId; config: Record<string, unknown> }[];
+  results: BenchResult[];
+  derived: {
+    /** Staircase tokens/s × n ÷ Transformer-XL tokens/s (training), per backend and staircase model. */
+    scheduleOverhead: BenchFigure[];
+    /** Streaming latency at the last position ÷ at the first. */
+    streamingRatio: BenchFigure[];
+  };
+  onnx: OnnxReport;
+}
+
+const mb = (bytes: number) => bytes / 2 ** 20;
+const round = (x: number, digits = 3) => Number(x.toPrecision(digits + 1));
+
+/** Parses and checks `--kinds`: model ids or kind names, in the canonical order, once each. */
+export function resolveBenchModels(kinds: readonly string[] | undefined): BenchModelId[] {
+  if (!kinds || kinds.length === 0) return [...DEFAULT_BENCH_MODELS];
+  const chosen = new Set<BenchModelId>();
+  for (const k of kinds) {
+    const ids = KIND_ALIASES[k] ?? ((BENCH_MODELS as readonly string[]).includes(k) ? [k as BenchModelId] : undefined);
+    if (!ids) {
+      throw new UsageError(`--kinds: unknown model "${k}"; use ${[...Object.keys(KIND_ALIASES), ...BENCH_MODELS.filter((m) => !(m in KIND_ALIASES))].join(', ')}`);
+    }
+    for (const id of ids) chosen.add(id);
+  }
+  return BENCH_MODELS.filter((m) => chosen.has(m));
+}
+
+/** The backends to measure, and why others were left out. */
+export async function resolveBenchBackends(
+  size: BenchSize,
+  backends: readonly string[] | undefined,
+): Promise<{ measured: BackendName[]; skipped: { name: string; why: string }[] }> {
+  if (backends && backends.length > 0) {
+    for (const b of backends) {
+      if (!(BACKEND_NAMES as readonly string[]).includes(b)) throw new UsageError(`--backends: unknown backend "${b}"; use ${BACKEND_NAMES.join(', ')}`);
+    }
+    return { measured: BACKEND_NAMES.filter((b) => backends.includes(b)), skipped: [] };
+  }
+  const auto = await selectBackend({ backend: 'auto' });
+  const measured = new Set<BackendName>([auto.name, 'wasm']);
+  if (size === 'tiny') measured.add('cpu');
+  const skipped: { name: string; why: string }[] = auto.skipped.map((s) => ({ name: s.name, why: s.why }));
+  if (size !== 'tiny' && !measured.has('cpu')) skipped.push({ name: 'cpu', why: 'pure-JS backend, too slow at this size (measured at tiny only; pass --backends cpu)' });
+  return { measured: BACKEND_NAMES.filter((b) => measured.has(b)), skipped };
+}
+
+/** Seeded random batches of `batch` rows × `length` tokens (targets are the next tokens). */
+function randomBatches(seed: number, batch: number, length: number, vocab: number): () => Batch {
+  const rng = new SeededRandom(seed);
+  return () => {
+    const all = new Int32Array(batch * (length + 1));
+    for (let i = 0; i < all.length; i++) all[i] = Math.floor(rng.next() * vocab);
+    const tokens = new Int32Array(batch * length);
+    const targets = new Int32Array(batch * length);
+    for (let r = 0; r < batch; r++) {
+      tokens.set(all.subarray(r * (length + 1), r * (length + 1) + length), r * length);
+      targets.set(all.subarray(r * (length + 1) + 1, (r + 1) * (length + 1)), r * length);
+    }
+    return { tokens, targets, batch, length };
+  };
+}
+
+function machine(tf: Tf | undefined): BenchMachine {
+  const list = cpus();
+  return {
+    cpu: list[0]?.model.trim() ?? 'unknown',
+    cores: list.length,
+    memoryGiB: round(totalmem() / 2 ** 30, 2),
+    platform: `${platform()} ${process.arch}`,
+    node: process.version,
+    tfjs: tf?.version_core ?? 'unknown',
+    date: new Date().toISOString(),
+  };
+}
+
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+}
+
+/**
+ * Runs the benchmark: for every backend and model, training and evaluation throughput, memory and
+ * tensor counts, and streaming latency per token; then the derived figures and the ONNX part.
+ * No figure is asserted; a model that fails on a backend is recorded with its error and the rest go on.
+ */
+export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+  const size = options.size ?? 'tiny';
+  if (!(BENCH_SIZES as readonly string[]).includes(size)) throw new UsageError(`--size ${size}: expected ${BENCH_SIZES.join(' or ')}`);
+  const spec = BENCH_SIZE_SPECS[size];
+  const tiny = size === 'tiny';
+  const steps = options.steps ?? (tiny ? 3 : 5);
+  const warmup = options.warmup ?? (tiny ? 1 : 3);
+  const streamTokens = options.streamTokens ?? (tiny ? 8 : 32);
+  const positions = [...(options.positions ?? spec.positions)].sort((a, b) => a - b);
+  if (steps < 1) throw new UsageError('--steps: expected at least 1');
+  for (const p of positions) if (!Number.isInteger(p) || p < 1) throw new UsageError(`--positions: expected whole numbers ≥ 1, got ${p}`);
+  const models = resolveBenchModels(options.kinds);
+  const backends = await resolveBenchBackends(size, options.backends);
+  const progress = options.onProgress ?? (() => {});
+
+  const results: BenchResult[] = [];
+  let lastTf: Tf | undefined;
+  for (const backend of backends.measured) {
+    let tf: Tf;
+    try {
+      tf = (await selectBackend({ backend })).tf;
+      lastTf = tf;
+    } catch (e) {
+      backends.skipped.push({ name: backend, why: oneLine(e) });
+      continue;
+    }
+    for (const id of models) {
+      progress(`${backend} ${id}: ${warmup} warm-up + ${steps} steps${positions.length ? `, streaming at ${positions.join(', ')}` : ''}`);
+      results.push(await measureModel(tf, backend, id, { size, spec, steps, warmup, positions, streamTokens }));
+    }
+  }
+  backends.measured = backends.measured.filter((b) => !backends.skipped.some((s) => s.name === b));
+
+  const scheduleOverhead: BenchFigure[] = [];
+  const streamingRatio: BenchFigure[] = [];
+  for (const r of results) {
+    if (r.stream?.ratio != null) streamingRatio.push({ backend: r.backend, model: r.model, value: r.stream.ratio });
+    const xl = results.find((x) => x.backend === r.backend && x.model === 'transformer-xl');
+    if (r.kind === 'staircase' && r.train && xl?.train) {
+      const n = passesOf(benchModelConfig(size, r.model));
+      scheduleOverhead.push({ backend: r.backend, model: r.model, value: round((r.train.tokensPerS * n) / xl.train.tokensPerS) });
+    }
+  }
+
+  const onnx = await resolveOnnx(options.measureOnnx, {
+    size,
+    models: models.map((id) => ({ id, config: benchModelConfig(size, id) })),
+    batch: spec.batch,
+    length: spec.length,
+    steps,
+    warmup,
+    positions,
+    streamTokens,
+    historySegment: spec.historySegment,
+  });
+
+  return {
+    schema: 'staircase-bench/1',
+    size,
+    settings: { batch: spec.batch, length: spec.length, vocabSize: spec.vocabSize, steps, warmup, positions, streamTokens, historySegment: spec.historySegment },
+    machine: machine(lastTf),
+    backends,
+    models: models.map((id) => ({ id, config: benchModelConfig(size, id) })),
+    results,
+    derived: { scheduleOverhead, streamingRatio },
+    onnx,
+  };
+}
+
+interface MeasureSettings {
+  size: BenchSize;
+  spec: BenchSizeSpec;
+  steps: number;
+  warmup: number;
+  positions: number[];
+  streamTokens: number;
+}
+
+async function measureModel(tf: Tf, backend: BackendName, id: BenchModelId, s: MeasureSettings): Promise<BenchResult> {
+  const config = benchModelConfig(s.size, id);
+  const model = createModel(config);
+  const cost = model.cost();
+  const result: BenchResult = {
+    backend,
+    model: id,
+    kind: model.kind,
+    parameters: cost.parameters,
+    layerApplicationsPerToken: cost.layerApplicationsPerToken,
+  };
+  if (model.kind === 'global-staircase') result.note = 'global cache: per-token cost grows with the history';
+  const { batch, length, vocabSize } = s.spec;
+  const tokensPerBatch = batch * length;
+  const tensorsBefore = tf.memory().numTensors;
+  let trainer: Trainer | undefined;
+  let peak = process.memoryUsage().rss;
+  const sample = () => {
+    const rss = process.memoryUsage().rss;
+    if (rss > peak) peak = rss;
+    return rss;
+  };
+  try {
+    trainer = createTrainer(model, { tf, seed: 0, optimizer: { lr: 1e-3, warmupSteps: 0 } });
+    const next = randomBatches(1, batch, length, vocabSize);
+    for (let i = 0; i < s.warmup; i++) {
+      await trainer.step(next());
+      sample();
+    }
+    const tensorsAfterWarmup = tf.memory().numTensors;
+    const rssAfterWarmup = sample();
+    const losses: number[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < s.steps; i++) {
+      losses.push((await trainer.step(next())).loss);
+      sample();
+    }
+    const trainMs = performance.now() - t0;
+    const tensorsAfterSteps = tf.memory().numTensors;
+    const rssAfterSteps = sample();
+    result.train = {
+      tokensPerS: round((tokensPerBatch * s.steps * 1000) / trainMs),
+      msPerStep: round(trainMs / s.steps),
+      steps: s.steps,
+      warmup: s.warmup,
+      firstLoss: round(losses[0]!, 4),
+      lastLoss: round(losses.at(-1)!, 4),
+    };
+
+    const evalBatches = randomBatches(2, batch, length, vocabSize);
+    for (let i = 0; i < s.warmup; i++) await trainer.evaluate(evalBatches());
+    const e0 = performance.now();
+    for (let i = 0; i < s.steps; i++) {
+      await trainer.evaluate(evalBatches());
+      sample();
+    }
+    const evalMs = performance.now() - e0;
+    result.eval = { tokensPerS: round((tokensPerBatch * s.steps * 1000) / evalMs), msPerBatch: round(evalMs / s.steps), steps: s.steps };
+
+    result.memory = {
+      peakRssMb: 0,
+      rssAfterWarmupMb: round(mb(rssAfterWarmup)),
+      rssAfterStepsMb: round(mb(rssAfterSteps)),
+      rssGrowthPct: round(((rssAfterSteps - rssAfterWarmup) / rssAfterWarmup) * 100, 2),
+      tensorsBefore,
+      tensorsAfterWarmup,
+      tensorsAfterSteps,
+      tensorsGrowth: tensorsAfterSteps - tensorsAfterWarmup,
+      tensorsLeaked: 0,
+    };
+
+    if (s.positions.length > 0) {
+      trainer.reset();
+      result.stream = await measureStream(tf, model, trainer, s, sample);
+    }
+  } catch (e) {
+    result.error = oneLine(e);
+  } finally {
+    trainer?.dispose();
+  }
+  if (result.memory) {
+    result.memory.peakRssMb = round(mb(peak));
+    result.memory.tensorsLeaked = tf.memory().numTensors - tensorsBefore;
+  }
+  return result;
+}
+
+/**
+ * Streaming latency: batch 1, the history fed in segments of `historySegment` tokens up to a few
+ * tokens before each position, then a few untimed single-token calls, then `streamTokens` timed
+ * single-token forward calls carrying the state (each reads its logits back, as generation does).
+ */
+async function measureStream(
+  tf: Tf,
+  model: Model,
+  trainer: Trainer,
+  s: MeasureSettings,
+  sample: () => number,
+): Promise<NonNullable<BenchResult['stream']>> {
+  const { ops, params } = trainer;
+  const rng = new SeededRandom(3);
+  const token = () => Math.floor(rng.next() * s.spec.vocabSize);
+  let state: ModelState<Tensor> | null = null;
+  let position = 0;
+  const call = async (count: number) => {
+    const previous: ModelState<Tensor> | null = state;
+    const ids = Array.from({ length: count }, token);
+    const out = tf.tidy(() => {
+      const { logits, state: st } = model.forward(ops, params, ops.constantInt(ids, [1, count]), previous);
+      return { last: tf.slice(logits, [0, count - 1, 0], [1, 1, -1]), st: st as unknown as Tensor };
+    });
+    await out.last.data();
+    out.last.dispose();
+    state = out.st as unknown as ModelState<Tensor>;
+    disposeReplaced(previous, state);
+    position += count;
+  };
+  const untimed = 2;
+  const msPerToken: Record<string, number> = {};
+  try {
+    for (const target of s.positions) {
+      while (position < target - untimed) await call(Math.min(s.spec.historySegment, target - untimed - position));
+      while (position < target) await call(1);
+      sample();
+      const t0 = performance.now();
+      for (let i = 0; i < s.streamTokens; i++) await call(1);
+      msPerToken[String(target)] = round((performance.now() - t0) / s.streamTokens);
+      sample();
+    }
+  } finally {
+    disposeReplaced(state, null);
+  }
+  const first = msPerToken[String(s.positions[0])];
+  const last = msPerToken[String(s.positions.at(-1))];
+  return { msPerToken, ratio: s.positions.length > 1 && first && last ? round(last / first) : null, tokens: s.streamTokens };
+}
+
+const fmt = (x: number | undefined | null, digits = 3) => (x == null ? '–' : x >= 100 ? Math.round(x).toLocaleString('en') : String(round(x, digits - 1)));
+
+/** The report as markdown: one table of all results, the derived figures, the backends skipped and the ONNX status. */
+export function benchMarkdown(report: BenchReport): string {
+  const m = report.machine;
+  const st = report.settings;
+  const lines: string[] = [];
+  lines.push(
+    `Size \`${report.size}\`: batch ${st.batch} × ${st.length} tokens, vocabulary ${st.vocabSize}; ${st.warmup} warm-up + ${st.steps} measured steps; ` +
+      `streaming: batch 1, ${st.streamTokens} timed tokens per position.`,
+  );
+  lines.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, TensorFlow.js ${m.tfjs}, ${m.date}.`);
+  lines.push('');
+  const pos = st.positions.map((p) => `stream ms/token @${p}`);
+  lines.push(`| backend | model | params | train tok/s | eval tok/s | ${pos.join(' | ')} | stream ratio | peak RSS MiB | RSS growth % | tensors Δ (steps / after dispose) |`);
+  lines.push(`|${'---|'.repeat(9 + pos.length)}`);
+  for (const r of report.results) {
+    const cells = [
+      r.backend,
+      r.model + (r.note ? ' ¹' : ''),
+      r.parameters.toLocaleString('en'),
+      fmt(r.train?.tokensPerS),
+      fmt(r.eval?.tokensPerS),
+      ...st.positions.map((p) => fmt(r.stream?.msPerToken[String(p)])),
+      fmt(r.stream?.ratio),
+      fmt(r.memory?.peakRssMb),
+      fmt(r.memory?.rssGrowthPct),
+      r.memory ? `${r.memory.tensorsGrowth} / ${r.memory.tensorsLeaked}` : '–',
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  const notes = report.results.filter((r) => r.note || r.error);
+  if (notes.some((r) => r.note)) lines.push('', `¹ ${notes.find((r) => r.note)!.note}`);
+  for (const r of notes.filter((x) => x.error)) lines.push('', `${r.backend} ${r.model} failed: ${r.error}`);
+  if (report.derived.scheduleOverhead.length) {
+    lines.push('', 'Schedule overhead (staircase tokens/s × n ÷ Transformer-XL tokens/s, training): ' +
+      report.derived.scheduleOverhead.map((f) => `${f.backend} ${f.model} ${fmt(f.value)}`).join('; ') + '.');
+  }
+  for (const s of report.backends.skipped) lines.push('', `Backend ${s.name} not measured: ${s.why}.`);
+  lines.push('', onnxLine(report.onnx));
+  return `${lines.join('\n')}\n`;
+}
+
+function onnxLine(onnx: OnnxReport): string {
+  if (onnx.status !== 'measured') return `onnx: ${onnx.status}${onnx.reason ? ` (${onnx.reason})` : ''}`;
+  const rows = onnx.results.map(
+    (r) =>
+      `${r.model} (${r.runtime}, ${r.executionProvider}): eval ${fmt(r.evalTokensPerS)} tok/s` +
+      (r.streamMsPerToken ? `, stream ${Object.entries(r.streamMsPerToken).map(([p, v]) => `@${p} ${fmt(v)} ms`).join(', ')}` : '') +
+      (r.error ? `, failed: ${r.error}` : ''),
+  );
+  return `onnx: ${rows.join('; ')}`;
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { createModel } from '@staircase/core';
+import {
+  type OnnxBenchRequest,
+  BENCH_MODELS,
+  DEFAULT_BENCH_MODELS,
+  benchMarkdown,
+  benchModelConfig,
+  resolveBenchModels,
+  runBench,
+} from '../src/bench.js';
+import { parsePositions } from '../src/bench-cli.js';
+import { isUserError } from '../src/errors.js';
+
+// Structure only: no timing is asserted anywhere.
+describe('staircase bench', () => {
+  it('has a valid config for every model at every size; reference is the issue size', () => {
+    for (const size of ['tiny', 'reference'] as const) {
+      for (const id of BENCH_MODELS) expect(() => createModel(benchModelConfig(size, id))).not.toThrow();
+    }
+    const ref = benchModelConfig('reference', 'staircase-n4');
+    expect(ref).toMatchObject({ dModel: 256, heads: 4, dFF: 1024, layers: 2, vocabSize: 256, passes: 4, chunk: 32 });
+    // A staircase row (n chunks) is as wide as a Transformer-XL segment.
+    expect((ref['chunk'] as number) * (ref['passes'] as number)).toBe(128);
+    const base = createModel(benchModelConfig('reference', 'transformer-xl')).cost().parameters;
+    for (const id of BENCH_MODELS) expect(createModel(benchModelConfig('reference', id)).cost().parameters).toBe(base);
+  });
+
+  it('resolves --kinds names and aliases, and refuses unknown ones in one line', () => {
+    expect(resolveBenchModels(undefined)).toEqual(DEFAULT_BENCH_MODELS);
+    expect(resolveBenchModels(['staircase'])).toEqual(['staircase-n2', 'staircase-n4']);
+    expect(resolveBenchModels(['ladder', 'transformer-xl'])).toEqual(['transformer-xl', 'ladder-r2']);
+    let error: unknown;
+    try {
+      resolveBenchModels(['lstm']);
+    } catch (e) {
+      error = e;
+    }
+    expect(isUserError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/unknown model "lstm"/);
+    expect(parsePositions('256, 4096')).toEqual([256, 4096]);
+    expect(parsePositions('')).toEqual([]);
+    expect(() => parsePositions('1.5')).toThrow(/positions/);
+  });
+
+  it('measures every default model at tiny size and reports JSON and markdown', async () => {
+    const requests: OnnxBenchRequest[] = [];
+    const report = await runBench({
+      size: 'tiny',
+      backends: ['cpu'],
+      steps: 2,
+      warmup: 1,
+      positions: [8, 24],
+      streamTokens: 2,
+      measureOnnx: async (request) => {
+        requests.push(request);
+        return request.models.map((m) => ({ model: m.id, runtime: 'fake', executionProvider: 'none', evalTokensPerS: 1 }));
+      },
+    });
+    expect(report.schema).toBe('staircase-bench/1');
+    expect(report.machine.cores).toBeGreaterThan(0);
+    expect(report.machine.tfjs).toMatch(/^\d+\.\d+/);
+    expect(report.machine.node).toBe(process.version);
+    expect(report.backends.measured).toEqual(['cpu']);
+    expect(report.results.map((r) => r.model)).toEqual(DEFAULT_BENCH_MODELS);
+    for (const r of report.results) {
+      expect(r.error).toBeUndefined();
+      expect(r.train!.tokensPerS).toBeGreaterThan(0);
+      expect(r.eval!.tokensPerS).toBeGreaterThan(0);
+      expect(Object.keys(r.stream!.msPerToken)).toEqual(['8', '24']);
+      expect(r.stream!.ratio).toBeGreaterThan(0);
+      expect(r.memory!.peakRssMb).toBeGreaterThan(0);
+      // Leak check figures are present (their values are the bench's finding, not asserted here).
+      expect(Number.isInteger(r.memory!.tensorsGrowth)).toBe(true);
+      expect(Number.isInteger(r.memory!.tensorsLeaked)).toBe(true);
+    }
+    expect(report.derived.scheduleOverhead.map((f) => f.model)).toEqual(['staircase-n2', 'staircase-n4']);
+    expect(report.derived.streamingRatio).toHaveLength(DEFAULT_BENCH_MODELS.length);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.models.map((m) => m.id)).toEqual(DEFAULT_BENCH_MODELS);
+    expect(report.onnx.status).toBe('measured');
+    // The report survives JSON.
+    expect(JSON.parse(JSON.stringify(report))).toEqual(report);
+
+    const md = benchMarkdown(report);
+    expect(md).toMatch(/\| backend \| model \| params \| train tok\/s \| eval tok\/s \| stream ms\/token @8 \| stream ms\/token @24 \|/);
+    expect(md.split('\n').filter((l) => l.startsWith('| cpu |'))).toHaveLength(DEFAULT_BENCH_MODELS.length);
+    expect(md).toMatch(/Schedule overhead/);
+    expect(md).toMatch(/onnx: transformer-xl \(fake, none\)/);
+  });
+
+  it('says "onnx: not installed" when @staircase/backend-onnx offers no measurement, and notes the global cache', async () => {
+    const report = await runBench({ size: 'tiny', backends: ['cpu'], kinds: ['global-staircase'], steps: 1, warmup: 0, positions: [] });
+    expect(report.results[0]!.note).toMatch(/grows with the history/);
+    expect(report.results[0]!.stream).toBeUndefined();
+    expect(report.onnx.status).toBe('not installed');
+    expect(benchMarkdown(report)).toMatch(/onnx: not installed/);
+  });
+});

@@ -1,0 +1,144 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The PyTorch peer: `tools/bench/reference/run.py`, run with Debian's Python (which sees `python3-torch`). */
+export const REFERENCE_SCRIPT = fileURLToPath(new URL('../reference/run.py', import.meta.url));
+export const DEFAULT_PYTHON = '/usr/bin/python3';
+
+/** How to run the peer. */
+export interface PytorchOptions {
+  python?: string;
+  script?: string;
+  threads?: number;
+  /** Per model, milliseconds (default 1 hour). */
+  timeoutMs?: number;
+}
+
+/** What `run.py bench` prints (one JSON object), for one model. */
+export interface PytorchMeasurement {
+  torch: string;
+  blas: string;
+  threads: number;
+  train_tokens_per_s: number;
+  eval_tokens_per_s: number;
+  stream_ms_per_token: Record<string, number>;
+  peak_rss_mb: number;
+}
+
+/** One model measured (or not) by the peer. */
+export interface PytorchResult {
+  model: string;
+  measured?: PytorchMeasurement;
+  error?: string;
+}
+
+/** The PyTorch part of a suite report. */
+export interface PytorchReport {
+  status: 'measured' | 'unavailable' | 'skipped';
+  reason?: string;
+  python: string;
+  results: PytorchResult[];
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  error?: string;
+}
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 << 20, env: { ...process.env } }, (error, stdout, stderr) => {
+      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr), ...(error ? { error: error.message.split('\n')[0]! } : {}) });
+    });
+  });
+}
+
+const lastLine = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim())
+    .at(-1)
+    ?.trim() ?? '';
+
+/** Why the peer cannot run here, or undefined when it can. */
+export async function pytorchUnavailable(options: PytorchOptions = {}): Promise<string | undefined> {
+  const python = options.python ?? DEFAULT_PYTHON;
+  const script = options.script ?? REFERENCE_SCRIPT;
+  if (!existsSync(script)) return `${script} is missing`;
+  if (!existsSync(python)) return `${python} is missing`;
+  const probe = await run(python, ['-c', 'import torch; print(torch.__version__)'], 120_000);
+  if (probe.code !== 0) return `torch is not importable by ${python}: ${lastLine(probe.stderr) || probe.error || `exit ${probe.code}`}`;
+  return undefined;
+}
+
+/** Settings shared by every model of one peer run. */
+export interface PytorchBenchSettings {
+  batch: number;
+  length: number;
+  steps: number;
+  warmup: number;
+  positions: readonly number[];
+}
+
+/**
+ * Runs `run.py bench` once per model (`config` is our model config object, written to a JSON file)
+ * and never throws: a missing script, an absent torch or a failing model is reported.
+ */
+export async function runPytorch(
+  models: readonly { id: string; config: Record<string, unknown> }[],
+  settings: PytorchBenchSettings,
+  options: PytorchOptions = {},
+  onProgress: (line: string) => void = () => {},
+): Promise<PytorchReport> {
+  const python = options.python ?? DEFAULT_PYTHON;
+  const script = options.script ?? REFERENCE_SCRIPT;
+  const why = await pytorchUnavailable({ python, script });
+  if (why) return { status: 'unavailable', reason: why, python, results: [] };
+  const dir = mkdtempSync(join(tmpdir(), 'staircase-bench-'));
+  const results: PytorchResult[] = [];
+  try {
+    for (const m of models) {
+      onProgress(`pytorch ${m.id}: ${settings.warmup} warm-up + ${settings.steps} steps`);
+      const file = join(dir, `${m.id}.json`);
+      writeFileSync(file, JSON.stringify(m.config));
+      const args = [
+        script,
+        'bench',
+        '--config',
+        file,
+        '--batch',
+        String(settings.batch),
+        '--length',
+        String(settings.length),
+        '--steps',
+        String(settings.steps),
+        '--warmup',
+        String(settings.warmup),
+        '--threads',
+        String(options.threads ?? 2),
+      ];
+      if (settings.positions.length > 0) args.push('--stream-positions', settings.positions.join(','));
+      const r = await run(python, args, options.timeoutMs ?? 3_600_000);
+      if (r.code !== 0) {
+        results.push({ model: m.id, error: lastLine(r.stderr) || r.error || `exit ${r.code}` });
+        continue;
+      }
+      try {
+        results.push({ model: m.id, measured: JSON.parse(lastLine(r.stdout)) as PytorchMeasurement });
+      } catch {
+        results.push({ model: m.id, error: `run.py printed no JSON object (last line: ${lastLine(r.stdout).slice(0, 200)})` });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const ok = results.some((r) => r.measured);
+  return ok ? { status: 'measured', python, results } : { status: 'unavailable', reason: results.map((r) => `${r.model}: ${r.error}`).join('; '), python, results };
+}
