@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { evalCommand, headline, infoCommand, sampleCommand } from './commands.js';
 import { isUserError } from './errors.js';
+import { exportCommand } from './onnx.js';
 import { describePresets } from './presets.js';
 import { train } from './train-loop.js';
 
@@ -58,6 +59,9 @@ export function program(): Command {
     .option('--split <name>', 'valid | test', 'valid')
     .option('--max-batches <n>', 'score only the first N batches (default: the whole split)', integer)
     .option('--backend <name>', 'backend override')
+    .option('--runtime <name>', 'tfjs (default) | onnx (ONNX Runtime, exporting the checkpoint on the fly)')
+    .option('--device <name>', 'with --runtime onnx: auto | webgpu | wasm | cpu')
+    .option('--onnx <file>', 'an exported model.onnx to run (implies --runtime onnx)')
     .option('--json', 'print one JSON object')
     .action(async (o) => {
       const m = await evalCommand(o);
@@ -76,12 +80,34 @@ export function program(): Command {
     .option('--top-p <p>', 'nucleus sampling threshold (1 = off)', number)
     .option('--seed <s>', 'sampling seed', integer)
     .option('--backend <name>', 'backend override')
+    .option('--runtime <name>', 'tfjs (default) | onnx (ONNX Runtime, exporting the checkpoint on the fly)')
+    .option('--device <name>', 'with --runtime onnx: auto | webgpu | wasm | cpu')
+    .option('--onnx <file>', 'an exported model.onnx to run (implies --runtime onnx)')
     .option('--json', 'print one JSON object instead of streaming text')
     .action(async (o) => {
       const write = o.json ? undefined : (t: string) => process.stdout.write(t);
       if (write && o.prompt) write(o.prompt);
       const r = await sampleCommand({ ...o, ...(write ? { write } : {}) });
       process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : '\n');
+    });
+
+  cli
+    .command('export')
+    .description('export a trained model as ONNX: FILE.onnx (streaming step) and FILE.segment.onnx (scoring)')
+    .option('--run <dir>', 'run directory (uses its best checkpoint)')
+    .option('--checkpoint <file>', 'a checkpoint file')
+    .requiredOption('--out <file>', 'where to write the step graph (FILE.onnx)')
+    .option('--step-tokens <n>', 'tokens per run of the step graph (default: the chunk size, or 1)', integer)
+    .option('--segment-tokens <n>', 'tokens per run of the segment graph (default: 8 steps, at least 64)', integer)
+    .option('--max-positions <n>', 'global-staircase only: positions the export models exactly (default 4096)', integer)
+    .option('--json', 'print one JSON object')
+    .action(async (o) => {
+      const r = await exportCommand(o);
+      process.stdout.write(
+        o.json
+          ? `${JSON.stringify(r)}\n`
+          : `exported ${r.kind}: ${r.files.step} (step, ${r.stepTokens} tokens/run) and ${r.files.segment} (segment, ${r.segmentTokens} tokens/run), ${r.stateTensors} state tensors\n`,
+      );
     });
 
   cli
