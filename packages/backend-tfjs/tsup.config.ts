@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/testing.ts'],
+  // parallel-worker.js is the entry of createParallelTrainer's worker threads (found next to index.js).
+  entry: { index: 'src/index.ts', testing: 'src/testing.ts', 'parallel-worker': 'src/parallel/worker.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

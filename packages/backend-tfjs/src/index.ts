@@ -23,6 +23,7 @@ export {
   type EvalResult,
   type CheckpointExtras,
 } from './train.js';
+export { createParallelTrainer, type ParallelTrainerOptions } from './parallel/trainer.js';
 export {
   encodeCheckpoint,
   decodeCheckpoint,

@@ -1,6 +1,7 @@
 import './gradients.js';
 import type { Ops } from '@staircase/core';
 import type { Tensor, Tf } from './tf.js';
+import { wasmMatMul, wasmMatMulSupported } from './wasm-matmul.js';
 
 /** How {@link createTfjsOps} differentiates `gather` with respect to its table. */
 export type GatherGradient = 'auto' | 'one-hot' | 'native';
@@ -21,6 +22,13 @@ export interface TfjsOpsOptions {
    * WASM backend only.
    */
   readonly explicitTransposes?: boolean;
+  /**
+   * On the WASM backend, run every matrix product (batched ones such as attention's, and those of
+   * the backward pass) through XNNPACK one batch entry at a time, instead of tfjs-backend-wasm's
+   * scalar loop for batched or transposed products (see `wasm-matmul.ts`). Default: on wherever
+   * the WASM backend's internals allow it; ignored on other backends.
+   */
+  readonly xnnMatMul?: boolean;
 }
 
 /** {@link Ops} on TensorFlow.js, plus control of the dropout random stream. */
@@ -70,7 +78,13 @@ export function createTfjsOps(tf: Tf, options: TfjsOpsOptions = {}): TfjsOps {
       },
     };
   });
+  const xnn = () => options.xnnMatMul !== false && wasmMatMulSupported(tf);
   const product = (a: Tensor, b: Tensor): Tensor => {
+    const batchA = a.shape.slice(0, -2).reduce((p, q) => p * q, 1);
+    const batchB = b.shape.slice(0, -2).reduce((p, q) => p * q, 1);
+    if (xnn() && a.rank === b.rank && (sameShape(a.shape.slice(0, -2), b.shape.slice(0, -2)) || batchA === 1 || batchB === 1) && a.dtype === 'float32' && b.dtype === 'float32') {
+      return wasmMatMul(tf, a, b);
+    }
     if (explicitTransposes() && a.rank === b.rank && sameShape(a.shape.slice(0, -2), b.shape.slice(0, -2))) {
       return matMulExplicit(a, b);
     }

@@ -36,6 +36,8 @@ const trainerSchema = z.strictObject({
   gatherGradient: z.enum(['auto', 'one-hot', 'native']).default('auto'),
   /** Differentiate matMul with explicit transposes (default: on WASM only). */
   explicitTransposes: z.boolean().optional(),
+  /** Run matrix products through XNNPACK per batch entry on WASM (default: on where supported; see {@link TfjsOpsOptions}). */
+  xnnMatMul: z.boolean().optional(),
 });
 
 /** Options of {@link createTrainer}; every field is optional. */
@@ -152,6 +154,31 @@ export function createTrainer(model: Model, options: TrainerOptions = {}): Train
   return new TfjsTrainer(model, opts);
 }
 
+/**
+ * How one data-parallel replica shares its gradients with the others. Internal to this package
+ * (see `parallel/`): replica `index` of `count` trains rows `index` of every micro-batch split in
+ * `count` equal parts, and every replica applies the same summed gradient.
+ */
+export interface ReplicaLink {
+  readonly index: number;
+  readonly count: number;
+  /**
+   * Sums this replica's packed gradients (parameters in spec order, flattened, then the partial
+   * loss) with every other replica's, in replica order, so that every replica gets identical bits.
+   */
+  allReduce(local: Float32Array): Promise<Float32Array>;
+}
+
+/** A {@link Trainer} that is one replica of a data-parallel group (options already validated). */
+export function createReplicaTrainer(model: Model, options: ResolvedTrainerOptions, link: ReplicaLink): Trainer {
+  return new TfjsTrainer(model, options, link);
+}
+
+/** Validates trainer options (for callers that pass them on, e.g. to worker threads). */
+export function resolveTrainerOptions(options: TrainerOptions, where = 'createTrainer options'): ResolvedTrainerOptions {
+  return parseConfig(trainerSchema, options, where);
+}
+
 class TfjsTrainer implements Trainer {
   readonly tf: Tf;
   readonly ops: TfjsOps;
@@ -165,6 +192,7 @@ class TfjsTrainer implements Trainer {
   constructor(
     readonly model: Model,
     readonly options: ResolvedTrainerOptions,
+    private readonly replica?: ReplicaLink,
   ) {
     this.tf = options.tf ?? tfCore;
     this.seed = options.seed ?? model.config.seed;
@@ -172,6 +200,7 @@ class TfjsTrainer implements Trainer {
       seed: this.seed,
       gatherGradient: options.gatherGradient,
       ...(options.explicitTransposes === undefined ? {} : { explicitTransposes: options.explicitTransposes }),
+      ...(options.xnnMatMul === undefined ? {} : { xnnMatMul: options.xnnMatMul }),
     });
     const specs = model.paramSpecs();
     const host = initParams(specs, this.seed);
@@ -205,21 +234,32 @@ class TfjsTrainer implements Trainer {
     const { tf } = this;
     const { batch: B, length: M } = checkBatch(batch);
     const k = this.options.accumulation;
-    if (B % k !== 0) throw new Error(`batch of ${B} rows cannot be split into ${k} equal micro-batches (accumulation)`);
-    const rows = B / k;
+    const parts = this.replica?.count ?? 1;
+    const part = this.replica?.index ?? 0;
+    if (B % (k * parts) !== 0) {
+      throw new Error(
+        parts === 1
+          ? `batch of ${B} rows cannot be split into ${k} equal micro-batches (accumulation)`
+          : `batch of ${B} rows cannot be split into ${k} micro-batches (accumulation) of ${parts} equal parts (workers)`,
+      );
+    }
+    // This replica's rows of each micro-batch: micro-batch i is rows [i·B/k, (i+1)·B/k), cut in `parts`.
+    const rows = B / (k * parts);
     const mask = batch.mask ?? new Float32Array(B * M).fill(1);
     let count = 0;
     for (let i = 0; i < mask.length; i++) count += mask[i]!;
     const varList = [...this.vars.values()];
     const names = new Map(varList.map((v, i) => [v.name, [...this.vars.keys()][i]!]));
-    const grads: Record<string, Tensor> = {};
-    const losses: Tensor[] = [];
+    let grads: Record<string, Tensor> = {};
+    let losses: Tensor[] = [];
     const nextStates: (ModelState<Tensor> | null)[] = [];
     let packed: Tensor | undefined;
     try {
       for (let i = 0; i < k; i++) {
-        const span = [i * rows * M, (i + 1) * rows * M] as const;
-        this.ops.setRandomStream(this.optimizer.step * k + i);
+        const first = (i * parts + part) * rows * M;
+        const span = [first, first + rows * M] as const;
+        // Replica 0 of 1 keeps the single-process streams, so workers = 1 is the plain trainer.
+        this.ops.setRandomStream((this.optimizer.step * k + i) * parts + part);
         const { value, grads: g } = tf.variableGrads(() => {
           const tokens = tf.tensor(batch.tokens.subarray(...span), [rows, M], 'int32');
           const targets = tf.tensor(batch.targets.subarray(...span), [rows, M], 'int32');
@@ -240,6 +280,7 @@ class TfjsTrainer implements Trainer {
           } else grads[name] = grad;
         }
       }
+      if (this.replica && parts > 1) ({ grads, losses } = await this.sumReplicas(grads, losses));
       // One read of both numbers. Sums are pairwise adds, not addN: tfjs-backend-webgpu 4.22 binds
       // one storage buffer per addN input and silently returns zeros past the device's limit (16 on
       // lavapipe), e.g. for the squared norms of 30 parameters.
@@ -266,6 +307,30 @@ class TfjsTrainer implements Trainer {
       for (const t of losses) t.dispose();
       for (const t of Object.values(grads)) t.dispose();
     }
+  }
+
+  /** Replaces this replica's gradients and losses by the sums over all replicas. */
+  private async sumReplicas(grads: Record<string, Tensor>, losses: Tensor[]): Promise<{ grads: Record<string, Tensor>; losses: Tensor[] }> {
+    const { tf } = this;
+    const local = tf.tidy(() => {
+      const flat = [...this.vars].map(([name, v]) => tf.reshape(grads[name] ?? tf.zerosLike(v), [-1]));
+      return tf.concat([...flat, tf.reshape(losses.reduce((a, b) => tf.add(a, b)), [1])]);
+    });
+    let host: Float32Array;
+    try {
+      host = (await local.data()) as Float32Array;
+    } finally {
+      local.dispose();
+    }
+    for (const t of [...Object.values(grads), ...losses]) t.dispose();
+    const total = await this.replica!.allReduce(host);
+    const summed: Record<string, Tensor> = {};
+    let offset = 0;
+    for (const [name, v] of this.vars) {
+      summed[name] = tf.tensor(total.subarray(offset, offset + v.size), v.shape, 'float32');
+      offset += v.size;
+    }
+    return { grads: summed, losses: [tf.scalar(total[offset]!, 'float32')] };
   }
 
   async *train(batches: Iterable<Batch> | AsyncIterable<Batch>, options: { steps?: number } = {}): AsyncGenerator<StepResult> {
