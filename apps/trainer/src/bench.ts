@@ -1,4 +1,4 @@
-import { cpus, platform, totalmem } from 'node:os';
+import { cpus, loadavg, platform, totalmem } from 'node:os';
 import { type Model, type ModelState, SeededRandom, createModel } from '@staircase/core';
 import '@staircase/ladder';
 import '@staircase/staircase';
@@ -140,6 +140,8 @@ export interface BenchMachine {
   node: string;
   tfjs: string;
   date: string;
+  /** 1-minute load average when the bench started and when it ended (other work on the machine skews every figure). */
+  loadAverage: { start: number; end: number };
 }
 
 /** One model on one backend. Figures are absent where that part failed (see `error`). */
@@ -265,7 +267,7 @@ function randomBatches(seed: number, batch: number, length: number, vocab: numbe
   };
 }
 
-function machine(tf: Tf | undefined): BenchMachine {
+function machine(tf: Tf | undefined, loadAtStart: number, date: Date): BenchMachine {
   const list = cpus();
   return {
     cpu: list[0]?.model.trim() ?? 'unknown',
@@ -274,7 +276,8 @@ function machine(tf: Tf | undefined): BenchMachine {
     platform: `${platform()} ${process.arch}`,
     node: process.version,
     tfjs: tf?.version_core ?? 'unknown',
-    date: new Date().toISOString(),
+    date: date.toISOString(),
+    loadAverage: { start: round(loadAtStart, 2), end: round(loadavg()[0]!, 2) },
   };
 }
 
@@ -301,6 +304,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const models = resolveBenchModels(options.kinds);
   const backends = await resolveBenchBackends(size, options.backends);
   const progress = options.onProgress ?? (() => {});
+  const started = new Date();
+  const loadAtStart = loadavg()[0]!;
 
   const results: BenchResult[] = [];
   let lastTf: Tf | undefined;
@@ -347,7 +352,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     schema: 'staircase-bench/1',
     size,
     settings: { batch: spec.batch, length: spec.length, vocabSize: spec.vocabSize, steps, warmup, positions, streamTokens, historySegment: spec.historySegment },
-    machine: machine(lastTf),
+    machine: machine(lastTf, loadAtStart, started),
     backends,
     models: models.map((id) => ({ id, config: benchModelConfig(size, id) })),
     results,
@@ -513,10 +518,13 @@ export function benchMarkdown(report: BenchReport): string {
     `Size \`${report.size}\`: batch ${st.batch} × ${st.length} tokens, vocabulary ${st.vocabSize}; ${st.warmup} warm-up + ${st.steps} measured steps; ` +
       `streaming: batch 1, ${st.streamTokens} timed tokens per position.`,
   );
-  lines.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, TensorFlow.js ${m.tfjs}, ${m.date}.`);
+  lines.push(
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, TensorFlow.js ${m.tfjs}, ${m.date}; ` +
+      `load average ${m.loadAverage.start} at the start, ${m.loadAverage.end} at the end.`,
+  );
   lines.push('');
   const pos = st.positions.map((p) => `stream ms/token @${p}`);
-  lines.push(`| backend | model | params | train tok/s | eval tok/s | ${pos.join(' | ')} | stream ratio | peak RSS MiB | RSS growth % | tensors Δ (steps / after dispose) |`);
+  lines.push(`| backend | model | params | train tok/s | eval tok/s | ${pos.join(' | ')} | stream ratio | peak RSS MiB (process) | RSS growth % | tensors Δ (steps / after dispose) |`);
   lines.push(`|${'---|'.repeat(9 + pos.length)}`);
   for (const r of report.results) {
     const cells = [

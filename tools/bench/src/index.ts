@@ -114,7 +114,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteReport>
       ? { status: 'skipped', reason: 'not requested', python: '', results: [] }
       : await runPytorch(
           staircase.models,
-          { batch: s.batch, length: s.length, steps: s.steps, warmup: s.warmup, positions: s.positions },
+          { batch: s.batch, length: s.length, steps: s.steps, warmup: s.warmup, positions: s.positions, streamTokens: s.streamTokens, historySegment: s.historySegment },
           peerOptions ?? {},
           options.onProgress,
         );

@@ -85,6 +85,10 @@ export interface PytorchBenchSettings {
   steps: number;
   warmup: number;
   positions: readonly number[];
+  /** Timed single-token calls per position (`--stream-tokens`). */
+  streamTokens?: number;
+  /** Tokens per call while reaching a position (`--history-segment`). */
+  historySegment?: number;
 }
 
 /**
@@ -124,7 +128,11 @@ export async function runPytorch(
         '--threads',
         String(options.threads ?? 2),
       ];
-      if (settings.positions.length > 0) args.push('--stream-positions', settings.positions.join(','));
+      if (settings.positions.length > 0) {
+        args.push('--stream-positions', settings.positions.join(','));
+        if (settings.streamTokens !== undefined) args.push('--stream-tokens', String(settings.streamTokens));
+        if (settings.historySegment !== undefined) args.push('--history-segment', String(settings.historySegment));
+      }
       const r = await run(python, args, options.timeoutMs ?? 3_600_000);
       if (r.code !== 0) {
         results.push({ model: m.id, error: lastLine(r.stderr) || r.error || `exit ${r.code}` });
