@@ -1,0 +1,265 @@
+#!/usr/bin/python3
+"""The PyTorch reference peer: `crosscheck` (logits of our weights, for the TypeScript test) and
+`bench` (training / evaluation throughput and streaming latency, for `pnpm bench`).
+
+Run it with Debian's Python, which sees `python3-torch`:
+
+    /usr/bin/python3 tools/bench/reference/run.py bench --config cfg.json --batch 8 --length 128 --steps 10 --warmup 2
+    /usr/bin/python3 tools/bench/reference/run.py crosscheck --weights model.ckpt --tokens tokens.json --segments 7,5,9 --out logits.safetensors
+
+Both print one JSON object on stdout (progress goes to stderr). See README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def _args(argv):
+    p = argparse.ArgumentParser(prog="run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("crosscheck", help="logits of tokens fed in consecutive segments carrying state")
+    c.add_argument("--weights", required=True, help="one of our checkpoints (backend-tfjs encodeCheckpoint)")
+    c.add_argument("--config", help="model config JSON (default: the checkpoint's own config)")
+    c.add_argument("--tokens", required=True, help='JSON file {"tokens": [[id, ...], ...]} (batch rows of equal length)')
+    c.add_argument(
+        "--segments",
+        required=True,
+        help="N (N near-equal consecutive segments) or a comma list of segment lengths, e.g. 7,5,9",
+    )
+    c.add_argument("--out", required=True, help="where to write the logits [B, T, vocab] (safetensors, tensor 'logits')")
+    c.add_argument("--threads", type=int, default=1)
+
+    b = sub.add_parser("bench", help="train / eval tokens per second and streaming latency")
+    b.add_argument("--config", required=True, help="model config JSON (our config object)")
+    b.add_argument("--batch", type=int, default=8)
+    b.add_argument("--length", type=int, default=128)
+    b.add_argument("--steps", type=int, default=10)
+    b.add_argument("--warmup", type=int, default=2)
+    b.add_argument("--threads", type=int, default=2)
+    b.add_argument("--stream-positions", default="", help="comma list, e.g. 256,4096,16384 (empty: no streaming figure)")
+    b.add_argument("--stream-tokens", type=int, default=32, help="timed single-token calls per position")
+    b.add_argument("--history-segment", type=int, default=0, help="tokens per call while reaching a position (default: --length)")
+    b.add_argument("--lr", type=float, default=1e-3)
+    b.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+ARGS = _args(sys.argv[1:])
+# Thread pools read these when torch (and OpenBLAS under it) load: set them before the import.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import models  # noqa: E402
+import tensor_io  # noqa: E402
+
+torch.set_num_threads(ARGS.threads)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _sig(x: float, digits: int = 4) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+def _segment_lengths(spec: str, total: int):
+    if "," in spec:
+        lengths = [int(s) for s in spec.split(",") if s.strip()]
+    else:
+        n = int(spec)
+        if n < 1 or n > total:
+            raise ValueError(f"--segments: {n} segments of {total} tokens")
+        lengths = [total // n + (1 if i < total % n else 0) for i in range(n)]
+    if sum(lengths) != total or min(lengths) < 1:
+        raise ValueError(f"--segments: lengths {lengths} do not cut {total} tokens")
+    return lengths
+
+
+def crosscheck(args) -> dict:
+    config, weights = tensor_io.read_checkpoint(args.weights)
+    if args.config:
+        with open(args.config) as f:
+            config = json.load(f)
+    cfg = models.parse_config(config)
+    params = {k: torch.from_numpy(v) for k, v in weights.items()}
+    models.check_params(cfg, params)
+    with open(args.tokens) as f:
+        tokens = torch.tensor(json.load(f)["tokens"], dtype=torch.long)
+    lengths = _segment_lengths(args.segments, tokens.shape[1])
+    state = None
+    pieces = []
+    start = 0
+    with torch.no_grad():
+        for n in lengths:
+            logits, state = models.forward(params, cfg, tokens[:, start : start + n], state)
+            pieces.append(logits)
+            start += n
+    logits = torch.cat(pieces, 1)
+    tensor_io.write_tensors(args.out, {"logits": logits.numpy()})
+    return {"kind": cfg["kind"], "torch": torch.__version__, "shape": list(logits.shape), "segments": lengths, "out": args.out}
+
+
+def blas_library() -> str:
+    """Which BLAS torch really calls: Debian's torch goes through the `libblas.so.3` alternative,
+    which is OpenBLAS only when libopenblas0-pthread is installed (else the ~30× slower reference)."""
+    paths = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1] if len(line.split()) >= 6 else ""
+                if "blas" in os.path.basename(path).lower():
+                    paths.add(os.path.realpath(path))
+    except OSError:
+        pass
+    if not paths:
+        return "unknown"
+    names = sorted(paths)
+    kind = "openblas" if any("openblas" in p for p in names) else "reference" if any("/blas/" in p for p in names) else "other"
+    return f"{kind} ({', '.join(names)})"
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def bench(args) -> dict:
+    with open(args.config) as f:
+        cfg = models.parse_config(json.load(f))
+    B, T, V = args.batch, args.length, cfg["vocabSize"]
+    gen = torch.Generator().manual_seed(args.seed)
+    params = models.init_params(cfg, gen)
+    for p in params.values():
+        p.requires_grad_(True)
+    decay = [params[s.name] for s in models.param_specs(cfg) if s.decay]
+    no_decay = [params[s.name] for s in models.param_specs(cfg) if not s.decay]
+    # packages/backend-tfjs/src/adamw.ts and train.ts defaults: betas (0.9, 0.999), eps 1e-8,
+    # decoupled weight decay 0.01 on matMul weights only, global-norm clip 1.0, constant lr.
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.999), eps=1e-8
+    )
+    flat = list(params.values())
+
+    def batch():
+        # Random rows of T + 1 tokens: inputs and next-token targets, as the TS bench's batches.
+        rows = torch.randint(0, V, (B, T + 1), generator=gen)
+        return rows[:, :-1], rows[:, 1:]
+
+    # Training carries the model state from step to step, detached, as our trainer does.
+    train_state = None
+    losses = []
+
+    def train_step():
+        nonlocal train_state
+        tokens, targets = batch()
+        logits, train_state = models.forward(params, cfg, tokens, train_state, training=True)
+        loss = models.cross_entropy(logits, targets)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(flat, 1.0)
+        opt.step()
+        losses.append(loss.item())
+
+    log(f"{cfg['kind']}: {args.warmup} warm-up + {args.steps} training steps of {B}×{T}")
+    for _ in range(args.warmup):
+        train_step()
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        train_step()
+    train_s = time.perf_counter() - t0
+
+    eval_state = None
+
+    def eval_step():
+        nonlocal eval_state
+        tokens, targets = batch()
+        with torch.no_grad():
+            logits, eval_state = models.forward(params, cfg, tokens, eval_state)
+            models.cross_entropy(logits, targets).item()
+
+    for _ in range(args.warmup):
+        eval_step()
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        eval_step()
+    eval_s = time.perf_counter() - t0
+
+    stream = {}
+    positions = sorted(int(p) for p in args.stream_positions.split(",") if p.strip())
+    if positions:
+        stream = stream_latency(params, cfg, positions, args.history_segment or T, args.stream_tokens, gen)
+
+    tokens_per_step = B * T * max(args.steps, 1)
+    return {
+        "torch": torch.__version__,
+        "blas": blas_library(),
+        "threads": torch.get_num_threads(),
+        "train_tokens_per_s": _sig(tokens_per_step / train_s) if args.steps else None,
+        "eval_tokens_per_s": _sig(tokens_per_step / eval_s) if args.steps else None,
+        "stream_ms_per_token": stream,
+        "peak_rss_mb": _sig(peak_rss_mb()),
+        # Beyond the fields the harness reads: what was measured, for the record.
+        "kind": cfg["kind"],
+        "layer_applications_per_token": models.layer_applications_per_token(cfg),
+        "parameters": sum(int(np.prod(s.shape)) for s in models.param_specs(cfg)),
+        "batch": B,
+        "length": T,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "train_ms_per_step": _sig(1000 * train_s / args.steps) if args.steps else None,
+        "eval_ms_per_batch": _sig(1000 * eval_s / args.steps) if args.steps else None,
+        "first_loss": _sig(losses[0]) if losses else None,
+        "last_loss": _sig(losses[-1]) if losses else None,
+    }
+
+
+def stream_latency(params, cfg, positions, history_segment, stream_tokens, gen) -> dict:
+    """Batch 1: the history fed in segments of `history_segment` tokens up to two tokens before
+    each position, two untimed single-token calls, then the mean time of `stream_tokens` timed
+    single-token calls carrying the state (each reads its logits, as generation would)."""
+    V = cfg["vocabSize"]
+    state = None
+    position = 0
+    out = {}
+
+    def call(n):
+        nonlocal state, position
+        tokens = torch.randint(0, V, (1, n), generator=gen)
+        logits, state = models.forward(params, cfg, tokens, state)
+        logits[0, -1].numpy()
+        position += n
+
+    untimed = 2
+    with torch.no_grad():
+        for target in positions:
+            log(f"{cfg['kind']}: streaming to position {target}")
+            while position < target - untimed:
+                call(min(history_segment, target - untimed - position))
+            while position < target:
+                call(1)
+            t0 = time.perf_counter()
+            for _ in range(stream_tokens):
+                call(1)
+            out[str(target)] = _sig(1000 * (time.perf_counter() - t0) / stream_tokens)
+    return out
+
+
+def main() -> None:
+    result = crosscheck(ARGS) if ARGS.command == "crosscheck" else bench(ARGS)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
