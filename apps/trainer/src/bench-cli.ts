@@ -10,6 +10,7 @@ export interface BenchCommandOptions {
   backends?: string;
   steps?: number;
   warmup?: number;
+  workers?: number;
   positions?: string;
   streamTokens?: number;
   out?: string;
@@ -54,6 +55,7 @@ export async function benchCommand(o: BenchCommandOptions): Promise<BenchReport>
     ...(backends ? { backends } : {}),
     ...(o.steps !== undefined ? { steps: o.steps } : {}),
     ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
     ...(positions ? { positions } : {}),
     ...(o.streamTokens !== undefined ? { streamTokens: o.streamTokens } : {}),
     onProgress: (line) => process.stderr.write(`bench: ${line}\n`),

@@ -9,6 +9,7 @@ import {
   type Tensor,
   type Tf,
   type Trainer,
+  createParallelTrainer,
   createTrainer,
   disposeReplaced,
   selectBackend,
@@ -118,6 +119,12 @@ export interface BenchOptions {
   steps?: number;
   /** Untimed steps before them (default 3, tiny 1). */
   warmup?: number;
+  /**
+   * Also measure data-parallel training with this many replicas (`createParallelTrainer`: the
+   * calling thread plus worker threads) on the wasm and cpu backends. Default 1 (not measured).
+   * The workers load the built packages (run `pnpm build` first).
+   */
+  workers?: number;
   /** Streaming positions (default: the size's). Empty: no streaming measurement. */
   positions?: readonly number[];
   /** Timed single-token calls per position (default 32, tiny 8). */
@@ -152,6 +159,8 @@ export interface BenchResult {
   parameters: number;
   layerApplicationsPerToken: number;
   train?: { tokensPerS: number; msPerStep: number; steps: number; warmup: number; firstLoss: number; lastLoss: number };
+  /** Data-parallel training (`createParallelTrainer`), when `workers` > 1 on wasm or cpu. */
+  trainParallel?: { workers: number; tokensPerS: number; msPerStep: number; steps: number; warmup: number; error?: string };
   eval?: { tokensPerS: number; msPerBatch: number; steps: number };
   memory?: {
     /** Largest resident set seen while this model trained and evaluated (whole process), MiB. */
@@ -198,6 +207,7 @@ export interface BenchReport {
     vocabSize: number;
     steps: number;
     warmup: number;
+    workers: number;
     positions: number[];
     streamTokens: number;
     historySegment: number;
@@ -298,6 +308,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const steps = options.steps ?? (tiny ? 3 : 5);
   const warmup = options.warmup ?? (tiny ? 1 : 3);
   const streamTokens = options.streamTokens ?? (tiny ? 8 : 32);
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers: expected a whole number ≥ 1, got ${workers}`);
   const positions = [...(options.positions ?? spec.positions)].sort((a, b) => a - b);
   if (steps < 1) throw new UsageError('--steps: expected at least 1');
   for (const p of positions) if (!Number.isInteger(p) || p < 1) throw new UsageError(`--positions: expected whole numbers ≥ 1, got ${p}`);
@@ -320,7 +332,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     }
     for (const id of models) {
       progress(`${backend} ${id}: ${warmup} warm-up + ${steps} steps${positions.length ? `, streaming at ${positions.join(', ')}` : ''}`);
-      results.push(await measureModel(tf, backend, id, { size, spec, steps, warmup, positions, streamTokens }));
+      results.push(await measureModel(tf, backend, id, { size, spec, steps, warmup, workers, positions, streamTokens }));
     }
   }
   backends.measured = backends.measured.filter((b) => !backends.skipped.some((s) => s.name === b));
@@ -351,7 +363,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   return {
     schema: 'staircase-bench/1',
     size,
-    settings: { batch: spec.batch, length: spec.length, vocabSize: spec.vocabSize, steps, warmup, positions, streamTokens, historySegment: spec.historySegment },
+    settings: { batch: spec.batch, length: spec.length, vocabSize: spec.vocabSize, steps, warmup, workers, positions, streamTokens, historySegment: spec.historySegment },
     machine: machine(lastTf, loadAtStart, started),
     backends,
     models: models.map((id) => ({ id, config: benchModelConfig(size, id) })),
@@ -366,6 +378,7 @@ interface MeasureSettings {
   spec: BenchSizeSpec;
   steps: number;
   warmup: number;
+  workers: number;
   positions: number[];
   streamTokens: number;
 }
@@ -454,7 +467,54 @@ async function measureModel(tf: Tf, backend: BackendName, id: BenchModelId, s: M
     result.memory.peakRssMb = round(mb(peak));
     result.memory.tensorsLeaked = tf.memory().numTensors - tensorsBefore;
   }
+  // After the leak count: the parallel trainer is measured for speed only.
+  if (s.workers > 1 && (backend === 'wasm' || backend === 'cpu') && !result.error) {
+    result.trainParallel = await measureParallel(tf, model, s, sample);
+  }
   return result;
+}
+
+/** The ESM entry of a workspace package, as a file URL (worker threads import the built ESM, whatever the caller ran). */
+async function esmEntry(pkg: string): Promise<string> {
+  const { createRequire } = await import('node:module');
+  const { readFileSync } = await import('node:fs');
+  const { dirname, join } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  // CJS build: __filename; ESM build and source: import.meta.url.
+  const from = typeof __filename === 'string' ? __filename : import.meta.url;
+  const manifest = createRequire(from).resolve(`${pkg}/package.json`);
+  const json = JSON.parse(readFileSync(manifest, 'utf8')) as { module?: string; exports?: { '.'?: { import?: { default?: string } } } };
+  const entry = json.exports?.['.']?.import?.default ?? json.module ?? './dist/index.js';
+  return pathToFileURL(join(dirname(manifest), entry)).href;
+}
+
+/** Data-parallel training throughput with `createParallelTrainer`; failures are reported, not thrown. */
+async function measureParallel(tf: Tf, model: Model, s: MeasureSettings, sample: () => number): Promise<NonNullable<BenchResult['trainParallel']>> {
+  const base = { workers: s.workers, steps: s.steps, warmup: s.warmup };
+  let trainer: Trainer | undefined;
+  try {
+    trainer = await createParallelTrainer(model, {
+      tf,
+      seed: 0,
+      optimizer: { lr: 1e-3, warmupSteps: 0 },
+      workers: s.workers,
+      kindModules: [await esmEntry('@staircase/staircase'), await esmEntry('@staircase/ladder')],
+    });
+    const { batch, length, vocabSize } = s.spec;
+    const next = randomBatches(1, batch, length, vocabSize);
+    for (let i = 0; i < s.warmup; i++) await trainer.step(next());
+    const t0 = performance.now();
+    for (let i = 0; i < s.steps; i++) {
+      await trainer.step(next());
+      sample();
+    }
+    const ms = performance.now() - t0;
+    return { ...base, tokensPerS: round((batch * length * s.steps * 1000) / ms), msPerStep: round(ms / s.steps) };
+  } catch (e) {
+    return { ...base, tokensPerS: 0, msPerStep: 0, error: oneLine(e) };
+  } finally {
+    trainer?.dispose();
+  }
 }
 
 /**
@@ -524,14 +584,18 @@ export function benchMarkdown(report: BenchReport): string {
   );
   lines.push('');
   const pos = st.positions.map((p) => `stream ms/token @${p}`);
-  lines.push(`| backend | model | params | train tok/s | eval tok/s | ${pos.join(' | ')} | stream ratio | peak RSS MiB (process) | RSS growth % | tensors Δ (steps / after dispose) |`);
-  lines.push(`|${'---|'.repeat(9 + pos.length)}`);
+  const par = st.workers > 1 ? [`train tok/s, ${st.workers} workers`] : [];
+  lines.push(
+    `| backend | model | params | train tok/s | ${[...par, 'eval tok/s', ...pos].join(' | ')} | stream ratio | peak RSS MiB (process) | RSS growth % | tensors Δ (steps / after dispose) |`,
+  );
+  lines.push(`|${'---|'.repeat(9 + par.length + pos.length)}`);
   for (const r of report.results) {
     const cells = [
       r.backend,
       r.model + (r.note ? ' ¹' : ''),
       r.parameters.toLocaleString('en'),
       fmt(r.train?.tokensPerS),
+      ...(par.length ? [r.trainParallel?.error ? 'failed ²' : fmt(r.trainParallel?.tokensPerS)] : []),
       fmt(r.eval?.tokensPerS),
       ...st.positions.map((p) => fmt(r.stream?.msPerToken[String(p)])),
       fmt(r.stream?.ratio),
@@ -544,6 +608,9 @@ export function benchMarkdown(report: BenchReport): string {
   const notes = report.results.filter((r) => r.note || r.error);
   if (notes.some((r) => r.note)) lines.push('', `¹ ${notes.find((r) => r.note)!.note}`);
   for (const r of notes.filter((x) => x.error)) lines.push('', `${r.backend} ${r.model} failed: ${r.error}`);
+  for (const r of report.results.filter((x) => x.trainParallel?.error)) {
+    lines.push('', `² ${r.backend} ${r.model}, ${r.trainParallel!.workers} workers: ${r.trainParallel!.error}`);
+  }
   if (report.derived.scheduleOverhead.length) {
     lines.push('', 'Schedule overhead (staircase tokens/s × n ÷ Transformer-XL tokens/s, training): ' +
       report.derived.scheduleOverhead.map((f) => `${f.backend} ${f.model} ${fmt(f.value)}`).join('; ') + '.');

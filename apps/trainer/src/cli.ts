@@ -140,6 +140,7 @@ export function program(): Command {
     .option('--backends <list>', 'comma list of tfjs backends (default: what auto picks, wasm, and cpu at tiny)')
     .option('--steps <n>', 'measured steps', integer)
     .option('--warmup <n>', 'untimed warm-up steps', integer)
+    .option('--workers <n>', 'also measure data-parallel training with N replicas on wasm/cpu (needs pnpm build)', integer)
     .option('--positions <list>', 'streaming positions, e.g. 256,4096,16384 (empty string: none)')
     .option('--stream-tokens <n>', 'timed single-token calls per position', integer)
     .option('--out <file>', 'write the JSON report to FILE')

@@ -30,6 +30,7 @@ export function program(): Command {
     .option('--backends <list>', 'comma list of TensorFlow.js backends')
     .option('--steps <n>', 'measured steps', integer)
     .option('--warmup <n>', 'untimed warm-up steps', integer)
+    .option('--workers <n>', 'also measure data-parallel training with N replicas on wasm/cpu', integer)
     .option('--positions <list>', 'streaming positions (empty string: none)')
     .option('--stream-tokens <n>', 'timed single-token calls per position', integer)
     .option('--python <path>', 'Python with torch for the peer', DEFAULT_PYTHON)
@@ -53,6 +54,7 @@ export function program(): Command {
         ...(backends ? { backends } : {}),
         ...(o.steps !== undefined ? { steps: o.steps } : {}),
         ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
+        ...(o.workers !== undefined ? { workers: o.workers } : {}),
         ...(positions ? { positions } : {}),
         ...(o.streamTokens !== undefined ? { streamTokens: o.streamTokens } : {}),
         pytorch: o.pytorch === false ? false : { python: o.python, script: o.script, threads: o.threads },

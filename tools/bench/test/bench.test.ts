@@ -7,11 +7,11 @@ describe('pnpm bench (tiny)', () => {
   let report: SuiteReport;
 
   it('runs TensorFlow.js, the ONNX hook and the PyTorch peer in one invocation', async () => {
-    report = await runSuite({ size: 'tiny', steps: 2, warmup: 1, positions: [16, 64], streamTokens: 2 });
+    report = await runSuite({ size: 'tiny', steps: 2, warmup: 1, workers: 2, positions: [16, 64], streamTokens: 2 });
     expect(report.schema).toBe('staircase-bench-suite/1');
     const s = report.staircase;
     expect(s.size).toBe('tiny');
-    expect(s.settings).toMatchObject({ steps: 2, warmup: 1, positions: [16, 64] });
+    expect(s.settings).toMatchObject({ steps: 2, warmup: 1, workers: 2, positions: [16, 64] });
     expect(s.machine).toEqual(expect.objectContaining({ cpu: expect.any(String), cores: expect.any(Number), node: process.version }));
     // Default backends at tiny: auto's pick, WASM and CPU.
     expect(s.backends.measured).toEqual(expect.arrayContaining(['wasm', 'cpu']));
@@ -26,6 +26,8 @@ describe('pnpm bench (tiny)', () => {
           stream: expect.objectContaining({ msPerToken: { '16': expect.any(Number), '64': expect.any(Number) } }),
         }),
       );
+      // Data-parallel training is measured on the single-threaded backends (a failure is reported, not thrown).
+      if (r.backend === 'wasm' || r.backend === 'cpu') expect(r.trainParallel).toEqual(expect.objectContaining({ workers: 2, tokensPerS: expect.any(Number) }));
     }
     expect(['measured', 'not installed', 'failed']).toContain(s.onnx.status);
     // The peer either measured every model or says why it could not run.
