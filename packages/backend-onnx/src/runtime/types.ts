@@ -1,0 +1,67 @@
+/** Where a session runs. `auto` picks a hardware WebGPU adapter when one exists, else the CPU path. */
+export type OnnxDevice = 'auto' | 'webgpu' | 'wasm' | 'cpu';
+
+/** A device that was actually chosen (never `auto`). */
+export type ResolvedDevice = Exclude<OnnxDevice, 'auto'>;
+
+/** The ONNX Runtime package that serves a session. */
+export type OnnxRuntimeName = 'onnxruntime-node' | 'onnxruntime-web';
+
+/** A tensor in plain CPU memory: the only kind that crosses the session boundary. */
+export interface HostTensor {
+  readonly type: 'float32' | 'int32' | 'int64';
+  readonly data: Float32Array | Int32Array | BigInt64Array;
+  readonly dims: readonly number[];
+}
+
+/** Options of {@link openSession}. */
+export interface OpenSessionOptions {
+  /** Default `auto`. */
+  device?: OnnxDevice;
+  /**
+   * Intra-op threads. Default: all cores. onnxruntime-web reads it once per process (its wasm module
+   * is initialised once), so the first wasm session decides; the WebGPU path always uses 1 (see README
+   * of this folder: onnxruntime-web's worker threads cannot start from its bundled build in Node).
+   */
+  threads?: number;
+}
+
+/** An open ONNX Runtime inference session. */
+export interface OnnxSession {
+  readonly runtime: OnnxRuntimeName;
+  /** What was actually chosen. */
+  readonly device: ResolvedDevice;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Runs the model; outputs are always copied back to CPU memory. */
+  run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
+  /** Frees the native/wasm/GPU resources; the session is unusable afterwards. */
+  release(): Promise<void>;
+}
+
+/** One line of {@link describeDevices}. */
+export interface DeviceReport {
+  device: string;
+  available: boolean;
+  /** Why it is unavailable, or what to know about it (e.g. a software adapter). */
+  reason?: string;
+}
+
+/** One node of a placement report. */
+export interface PlacedNode {
+  name: string;
+  opType: string;
+  /** ORT's execution provider name, e.g. `WebGpuExecutionProvider`, `CPUExecutionProvider`. */
+  provider: string;
+}
+
+/** Result of {@link nodePlacement}. */
+export interface NodePlacementReport {
+  /** The device the session was opened on. */
+  device: string;
+  nodes: PlacedNode[];
+  /** Nodes that landed on the CPU EP although another EP was requested (empty for cpu/wasm). */
+  fallbacks: PlacedNode[];
+  /** ORT's warning lines (`[W:`), and notes on what ORT did not report. */
+  warnings: string[];
+}
