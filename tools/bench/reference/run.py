@@ -33,6 +33,12 @@ def _args(argv):
         help="N (N near-equal consecutive segments) or a comma list of segment lengths, e.g. 7,5,9",
     )
     c.add_argument("--out", required=True, help="where to write the logits [B, T, vocab] (safetensors, tensor 'logits')")
+    c.add_argument(
+        "--grads",
+        action="store_true",
+        help='also the gradient of Σ_segments mean cross-entropy against the tokens file\'s "targets" '
+        "(tensors grad/<name>, and loss): checks that no gradient flows into carried state",
+    )
     c.add_argument("--threads", type=int, default=1)
 
     b = sub.add_parser("bench", help="train / eval tokens per second and streaming latency")
@@ -58,6 +64,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+# No __pycache__ next to the sources (it would show as untracked files in the repository).
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import models  # noqa: E402
 import tensor_io  # noqa: E402
@@ -95,19 +103,39 @@ def crosscheck(args) -> dict:
     params = {k: torch.from_numpy(v) for k, v in weights.items()}
     models.check_params(cfg, params)
     with open(args.tokens) as f:
-        tokens = torch.tensor(json.load(f)["tokens"], dtype=torch.long)
+        spec = json.load(f)
+    tokens = torch.tensor(spec["tokens"], dtype=torch.long)
     lengths = _segment_lengths(args.segments, tokens.shape[1])
+    if args.grads:
+        if "targets" not in spec:
+            raise ValueError('--grads needs "targets" in the tokens file')
+        targets = torch.tensor(spec["targets"], dtype=torch.long)
+        for p in params.values():
+            p.requires_grad_(True)
     state = None
     pieces = []
+    loss = torch.zeros(())
     start = 0
-    with torch.no_grad():
+    with torch.set_grad_enabled(args.grads):
         for n in lengths:
             logits, state = models.forward(params, cfg, tokens[:, start : start + n], state)
             pieces.append(logits)
+            if args.grads:
+                # Each segment's loss reaches the weights only through its own segment: the
+                # carried state is detached, on our side (stopGradient) as here.
+                loss = loss + models.cross_entropy(logits, targets[:, start : start + n])
             start += n
-    logits = torch.cat(pieces, 1)
-    tensor_io.write_tensors(args.out, {"logits": logits.numpy()})
-    return {"kind": cfg["kind"], "torch": torch.__version__, "shape": list(logits.shape), "segments": lengths, "out": args.out}
+    out = {"logits": torch.cat(pieces, 1).detach().numpy()}
+    if args.grads:
+        loss.backward()
+        out["loss"] = loss.detach().reshape(1).numpy()
+        for name, p in params.items():
+            out[f"grad/{name}"] = p.grad.numpy() if p.grad is not None else np.zeros(p.shape, np.float32)
+    tensor_io.write_tensors(args.out, out)
+    result = {"kind": cfg["kind"], "torch": torch.__version__, "shape": list(out["logits"].shape), "segments": lengths, "out": args.out}
+    if args.grads:
+        result["loss"] = float(loss)
+    return result
 
 
 def blas_library() -> str:

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type Tensor, createTfjsOps, encodeCheckpoint, selectBackend } from '@staircase/backend-tfjs';
-import { type ForwardResult, type ModelState, createModel, initParams } from '@staircase/core';
+import { type Tensor, type Tf, createTfjsOps, encodeCheckpoint, selectBackend } from '@staircase/backend-tfjs';
+import { type ForwardResult, type ModelState, createModel, crossEntropy, initParams } from '@staircase/core';
 import '@staircase/ladder';
 import '@staircase/staircase';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,8 @@ const variants: Record<string, Record<string, unknown>> = {
 const SEGMENTS = [7, 5, 9];
 const BATCH = 2;
 
+// Variable names are global to TensorFlow.js: number them per model.
+let variables = 0;
 const dir = mkdtempSync(join(tmpdir(), 'staircase-reference-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -57,8 +59,12 @@ function readSafetensor(path: string, name: string): { shape: number[]; data: Fl
   return { shape: entry.shape, data: new Float32Array(Uint8Array.from(raw).buffer) };
 }
 
-/** Logits of our model (TensorFlow.js CPU backend) over the segments, carrying state. */
-async function ourLogits(config: Record<string, unknown>, tokens: number[][], weightsPath: string) {
+/**
+ * Our model (TensorFlow.js CPU backend) over the segments, carrying state: the logits, and the
+ * gradient of Σ_segments mean cross-entropy (state is detached between segments). Also writes the
+ * weights as one of our checkpoints, which is what the peer reads.
+ */
+async function ours(config: Record<string, unknown>, tokens: number[][], targets: number[][], weightsPath: string) {
   const { tf } = await selectBackend({ backend: 'cpu' });
   const ops = createTfjsOps(tf);
   const model = createModel(config);
@@ -68,47 +74,75 @@ async function ourLogits(config: Record<string, unknown>, tokens: number[][], we
     weightsPath,
     encodeCheckpoint({ config: model.config, params: Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape, data: host[s.name]! }])), step: 0 }),
   );
-  const params = Object.fromEntries(specs.map((s) => [s.name, tf.tensor(host[s.name]!, [...s.shape])]));
-  let state: ModelState<Tensor> | null = null;
-  const pieces: Tensor[] = [];
-  let start = 0;
-  for (const n of SEGMENTS) {
-    const ids = tokens.flatMap((row) => row.slice(start, start + n));
-    const out: ForwardResult<Tensor> = model.forward(ops, params, ops.constantInt(ids, [BATCH, n]), state);
-    pieces.push(out.logits);
-    state = out.state;
-    start += n;
-  }
-  const all = tf.concat(pieces, 1);
-  const result = { shape: [...all.shape], data: (await all.data()) as Float32Array };
-  tf.dispose([all, ...pieces, ...Object.values(params)]);
+  const vars = specs.map((s) => tf.tidy(() => tf.variable(tf.tensor(host[s.name]!, [...s.shape]), true, `reference-test/${++variables}/${s.name}`)));
+  const params = Object.fromEntries(specs.map((s, i) => [s.name, vars[i]! as Tensor]));
+  const rows = (x: number[][], start: number, n: number) => x.flatMap((row) => row.slice(start, start + n));
+  let logits: Tensor | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    let state: ModelState<Tensor> | null = null;
+    const pieces: Tensor[] = [];
+    let loss = tf.scalar(0);
+    let start = 0;
+    for (const n of SEGMENTS) {
+      const out: ForwardResult<Tensor> = model.forward(ops, params, ops.constantInt(rows(tokens, start, n), [BATCH, n]), state);
+      pieces.push(out.logits);
+      const mask = tf.ones([BATCH, n]);
+      loss = tf.add(loss, crossEntropy(ops, out.logits, ops.constantInt(rows(targets, start, n), [BATCH, n]), mask, BATCH * n));
+      state = out.state;
+      start += n;
+    }
+    logits = tf.keep(tf.concat(pieces, 1));
+    return loss as ReturnType<Tf['scalar']>;
+  }, vars);
+  const names = new Map(vars.map((v, i) => [v.name, specs[i]!.name]));
+  const result = {
+    shape: [...logits!.shape],
+    logits: (await logits!.data()) as Float32Array,
+    loss: (await value.data())[0]!,
+    grads: Object.fromEntries(await Promise.all(Object.entries(grads).map(async ([v, g]) => [names.get(v)!, (await g.data()) as Float32Array] as const))),
+  };
+  tf.dispose([logits!, value, ...Object.values(grads), ...vars]);
   return result;
+}
+
+/** Largest |a − b| / (atol + rtol·|b|): at most 1 when every element is within tolerance. */
+function worstRatio(a: Float32Array, b: Float32Array, atol: number, rtol: number): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (atol + rtol * Math.abs(b[i]!)));
+  return worst;
 }
 
 describe('PyTorch reference peer: crosscheck against our models', () => {
   for (const [kind, fields] of Object.entries(kinds)) {
     for (const [variant, extra] of Object.entries(variants)) {
-      it.skipIf(!!unavailable)(`${kind} (${variant}): equal logits over segments ${SEGMENTS.join(', ')}${skipNote}`, async () => {
+      it.skipIf(!!unavailable)(`${kind} (${variant}): equal logits and gradients over segments ${SEGMENTS.join(', ')}${skipNote}`, async () => {
         const config = { ...tiny, ...fields, ...extra };
         const id = `${kind}-${variant.replace(/\W+/g, '-')}`;
         const total = SEGMENTS.reduce((a, b) => a + b, 0);
         // Deterministic tokens covering the whole vocabulary.
         const tokens = Array.from({ length: BATCH }, (_, b) => Array.from({ length: total }, (_, t) => (t * 7 + b * 5 + ((t * t) % 3)) % tiny.vocabSize));
+        const targets = tokens.map((row, b) => row.map((_, t) => (t * 3 + b + 1) % tiny.vocabSize));
         const weights = join(dir, `${id}.ckpt`);
         const tokensPath = join(dir, `${id}.tokens.json`);
-        const out = join(dir, `${id}.logits.safetensors`);
-        const ours = await ourLogits(config, tokens, weights);
-        writeFileSync(tokensPath, JSON.stringify({ tokens }));
-        const { stdout } = await python(['crosscheck', '--weights', weights, '--tokens', tokensPath, '--segments', SEGMENTS.join(','), '--out', out]);
+        const out = join(dir, `${id}.out.safetensors`);
+        const mine = await ours(config, tokens, targets, weights);
+        writeFileSync(tokensPath, JSON.stringify({ tokens, targets }));
+        const { stdout } = await python(['crosscheck', '--weights', weights, '--tokens', tokensPath, '--segments', SEGMENTS.join(','), '--out', out, '--grads']);
         const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
         expect(summary).toMatchObject({ kind, shape: [BATCH, total, tiny.vocabSize], segments: SEGMENTS });
         const theirs = readSafetensor(out, 'logits');
-        expect(theirs.shape).toEqual(ours.shape);
-        let worst = 0;
-        for (let i = 0; i < ours.data.length; i++) worst = Math.max(worst, Math.abs(ours.data[i]! - theirs.data[i]!));
+        expect(theirs.shape).toEqual(mine.shape);
         // Not vacuous: logits vary between positions.
-        expect(Math.max(...ours.data) - Math.min(...ours.data)).toBeGreaterThan(0.1);
-        expect(worst).toBeLessThan(1e-4);
+        expect(Math.max(...mine.logits) - Math.min(...mine.logits)).toBeGreaterThan(0.1);
+        expect(worstRatio(mine.logits, theirs.data, 1e-4, 0)).toBeLessThan(1);
+        expect(mine.loss).toBeCloseTo(readSafetensor(out, 'loss').data[0]!, 4);
+        // Gradients too: both sides detach carried state, so each segment's loss trains the
+        // weights only through its own segment.
+        for (const [name, g] of Object.entries(mine.grads)) {
+          const ratio = worstRatio(g, readSafetensor(out, `grad/${name}`).data, 1e-5, 1e-3);
+          expect(ratio, `gradient of ${name}`).toBeLessThan(1);
+        }
       });
     }
   }
