@@ -11,10 +11,12 @@ export interface BenchArgs {
   profile: boolean;
   /** 0 turns the XNNPACK batched matMul off (for before/after comparisons). */
   xnn: number;
+  /** Model width (default 256, the reference); a tiny width shows the per-op overhead. */
+  d: number;
 }
 
 export function benchArgs(argv: string[]): BenchArgs {
-  const out: BenchArgs = { kind: 'transformer-xl', backend: 'wasm', steps: 5, workers: 1, batch: 8, length: 128, profile: false, xnn: 1 };
+  const out: BenchArgs = { kind: 'transformer-xl', backend: 'wasm', steps: 5, workers: 1, batch: 8, length: 128, profile: false, xnn: 1, d: 256 };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i]!.replace(/^--/, '');
     if (key === 'profile') out.profile = true;
@@ -25,8 +27,8 @@ export function benchArgs(argv: string[]): BenchArgs {
 }
 
 /** The reference size of issue 6, for kind `kind` (staircase: n = 2). */
-export function kindConfig(kind: string): Record<string, unknown> {
-  const core = { vocabSize: 256, dModel: 256, heads: 4, layers: 2, dFF: 1024, position: { type: 'relative', maxDistance: 256 }, seed: 1 };
+export function kindConfig(kind: string, d = 256): Record<string, unknown> {
+  const core = { vocabSize: 256, dModel: d, heads: 4, layers: 2, dFF: 4 * d, position: { type: 'relative', maxDistance: 256 }, seed: 1 };
   const extra: Record<string, Record<string, unknown>> = {
     'transformer-xl': { memory: 128 },
     staircase: { chunk: 64, passes: 2 },

@@ -15,7 +15,7 @@ import { benchArgs, kindConfig, randomBatch, reportProfile } from './common.js';
 
 const args = benchArgs(process.argv.slice(2));
 const { tf } = await selectBackend({ backend: args.backend });
-const model = createModel(kindConfig(args.kind));
+const model = createModel(kindConfig(args.kind, args.d));
 const trainer = await createParallelTrainer(model, {
   tf,
   seed: 1,
@@ -24,7 +24,7 @@ const trainer = await createParallelTrainer(model, {
   // The bundle's own worker and kinds module (see bench/tsup.config.ts).
   workerUrl: new URL('./parallel-worker.js', import.meta.url),
   kindModules: [new URL('./kinds.js', import.meta.url).href],
-  ...(args.xnn === 0 ? { xnnMatMul: false } : {}),
+  ...(args.xnn === 0 ? { wasmKernels: false } : {}),
 });
 const batches: Batch[] = Array.from({ length: args.steps + 2 }, (_, i) => randomBatch(i, args.batch, args.length));
 
@@ -32,14 +32,18 @@ const batches: Batch[] = Array.from({ length: args.steps + 2 }, (_, i) => random
 for (const b of batches.slice(0, 2)) await trainer.step(b);
 const times: number[] = [];
 let loss = 0;
+// CPU time of the whole process (every thread): with free cores, wall ≈ CPU / workers.
+const cpu0 = process.cpuUsage();
 for (const b of batches.slice(2)) {
   const t = performance.now();
   loss = (await trainer.step(b)).loss;
   times.push(performance.now() - t);
 }
+const cpu = process.cpuUsage(cpu0);
+const cpuMsPerStep = Math.round((cpu.user + cpu.system) / 1000 / times.length);
 const ms = median(times);
 console.log(
-  JSON.stringify({ kind: args.kind, backend: args.backend, workers: args.workers, msPerStep: Math.round(ms), tokensPerSec: Math.round((args.batch * args.length * 1000) / ms), times: times.map(Math.round), loss }),
+  JSON.stringify({ kind: args.kind, backend: args.backend, workers: args.workers, msPerStep: Math.round(ms), minMs: Math.round(Math.min(...times)), cpuMsPerStep, tokensPerSec: Math.round((args.batch * args.length * 1000) / ms), times: times.map(Math.round), loss }),
 );
 if (args.profile) {
   const info = await tf.profile(() => trainer.step(batches[0]!) as unknown as never);

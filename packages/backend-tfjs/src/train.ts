@@ -36,8 +36,8 @@ const trainerSchema = z.strictObject({
   gatherGradient: z.enum(['auto', 'one-hot', 'native']).default('auto'),
   /** Differentiate matMul with explicit transposes (default: on WASM only). */
   explicitTransposes: z.boolean().optional(),
-  /** Run matrix products through XNNPACK per batch entry on WASM (default: on where supported; see {@link TfjsOpsOptions}). */
-  xnnMatMul: z.boolean().optional(),
+  /** Use this package's own WASM kernels (default: on where supported; see {@link TfjsOpsOptions}). */
+  wasmKernels: z.boolean().optional(),
 });
 
 /** Options of {@link createTrainer}; every field is optional. */
@@ -200,7 +200,7 @@ class TfjsTrainer implements Trainer {
       seed: this.seed,
       gatherGradient: options.gatherGradient,
       ...(options.explicitTransposes === undefined ? {} : { explicitTransposes: options.explicitTransposes }),
-      ...(options.xnnMatMul === undefined ? {} : { xnnMatMul: options.xnnMatMul }),
+      ...(options.wasmKernels === undefined ? {} : { wasmKernels: options.wasmKernels }),
     });
     const specs = model.paramSpecs();
     const host = initParams(specs, this.seed);

@@ -3,6 +3,8 @@ import { type TfjsOps, createTfjsOps } from '../src/ops.js';
 import { selectBackend } from '../src/select.js';
 import { gradientSamples, withBackend } from '../src/testing.js';
 import type { Tensor, Tf } from '../src/tf.js';
+import { WASM_MATMUL_KERNEL } from '../src/wasm-matmul.js';
+import { WASM_SCATTER_KERNEL } from '../src/wasm-scatter.js';
 
 let tf: Tf;
 let ops: TfjsOps;
@@ -117,6 +119,7 @@ function cases(o: TfjsOps, t: Tf): { name: string; inputs: () => Tensor[]; f: (.
   const idx = () => o.constantInt([2, 0, 2, 1, 3, 2], [2, 3]);
   return [
     { name: 'add/sub/mul (broadcast)', inputs: () => [rnd([2, 3], 1), rnd([3], 2)], f: (a, b) => weigh(o.mul(o.sub(o.add(a!, b!), b!), b!), 1) },
+    { name: 'add/mul (bias and gain over rank 3)', inputs: () => [rnd([2, 3, 4], 22), rnd([4], 23), rnd([3, 4], 24)], f: (a, b, c) => weigh(o.add(o.mul(o.add(a!, b!), c!), o.mul(b!, a!)), 15) },
     { name: 'scale', inputs: () => [rnd([4], 3)], f: (a) => weigh(o.scale(a!, -1.5), 2) },
     { name: 'relu', inputs: () => [t.add(rnd([6], 4, 0.2, 1), t.tensor([0, -2, 0, -2, 0, -2]))], f: (a) => weigh(o.relu(a!), 3) },
     { name: 'gelu', inputs: () => [rnd([6], 5, -3, 3)], f: (a) => weigh(o.gelu(a!), 4) },
@@ -126,6 +129,7 @@ function cases(o: TfjsOps, t: Tf): { name: string; inputs: () => Tensor[]; f: (.
     { name: 'softmax', inputs: () => [rnd([2, 5], 12, -2, 2)], f: (a) => weigh(o.softmax(a!), 8) },
     { name: 'logSoftmax', inputs: () => [rnd([2, 5], 13, -2, 2)], f: (a) => weigh(o.logSoftmax(a!), 9) },
     { name: 'layerNorm', inputs: () => [rnd([2, 6], 14, -2, 2), rnd([6], 15, 0.5, 1.5), rnd([6], 16)], f: (x, g, b) => weigh(o.layerNorm(x!, g!, b!, 1e-5), 10) },
+    { name: 'layerNorm rank 3', inputs: () => [rnd([2, 2, 5], 25, -2, 2), rnd([5], 26, 0.5, 1.5), rnd([5], 27)], f: (x, g, b) => weigh(o.layerNorm(x!, g!, b!, 1e-3), 16) },
     { name: 'gather', inputs: () => [rnd([4, 3], 17)], f: (tab) => weigh(o.gather(tab!, idx()), 11) },
     { name: 'reshape/transpose/concat/slice', inputs: () => [rnd([2, 3], 18), rnd([2, 2], 19)], f: (a, b) => weigh(o.slice(o.concat([o.transpose(o.reshape(a!, [3, 2]), [1, 0]), b!], 1), [0, 1], [2, 3]), 12) },
     { name: 'sum', inputs: () => [rnd([2, 3, 2], 20)], f: (a) => weigh(o.sum(o.mul(a!, a!), [1]), 13) },
@@ -154,7 +158,10 @@ describe('tfjs ops: gradients match finite differences', () => {
   it('on CPU (one-hot gather gradient, explicit transposes)', () => {
     expectGradients(tf, createTfjsOps(tf, { gatherGradient: 'one-hot', explicitTransposes: true }));
   });
-  it('on WASM (auto: one-hot gather gradient, explicit transposes)', async () => {
+  it('on WASM without its own kernels (one-hot gather gradient, explicit transposes)', async () => {
+    await withBackend('wasm', ({ tf: t }) => expectGradients(t, createTfjsOps(t, { wasmKernels: false })));
+  });
+  it('on WASM (auto: own kernels: XNNPACK matMul, scatter-add gather gradient, fused row sums)', async () => {
     await withBackend('wasm', ({ tf: t }) => {
       expect(t.getKernel('UnsortedSegmentSum', 'wasm')).toBeUndefined(); // why the one-hot path exists
       const o = createTfjsOps(t);
@@ -162,6 +169,9 @@ describe('tfjs ops: gradients match finite differences', () => {
       // WASM's OneHot kernel writes int32 bits whatever dtype is asked; ours must be real floats.
       expect(Array.from(o.oneHot(o.constantInt([1, 0], [2]), 2).dataSync())).toEqual([0, 1, 1, 0]);
       expectGradients(t, o);
+      // The checks above ran this package's kernels (registered on first use), not the fallbacks.
+      expect(t.getKernel(WASM_MATMUL_KERNEL, 'wasm')).toBeDefined();
+      expect(t.getKernel(WASM_SCATTER_KERNEL, 'wasm')).toBeDefined();
     });
   });
   it('gather through WASM with the native gradient fails (the reason for the custom one)', async () => {
