@@ -20,8 +20,8 @@ export interface OpenSessionOptions {
   device?: OnnxDevice;
   /**
    * Intra-op threads. Default: all cores. onnxruntime-web reads it once per process (its wasm module
-   * is initialised once), so the first wasm session decides; the WebGPU path always uses 1 (see README
-   * of this folder: onnxruntime-web's worker threads cannot start from its bundled build in Node).
+   * is initialised once), so the first wasm session decides. WebGPU in Node always uses 1: the worker
+   * threads of onnxruntime-web's WebGPU bundle cannot start there (see `configure` in session.ts).
    */
   threads?: number;
 }
