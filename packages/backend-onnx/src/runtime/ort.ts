@@ -3,7 +3,7 @@
  * `import()`: a user who installed only one of them can use it, and the other's absence becomes one
  * clear line instead of a resolution stack trace.
  */
-import { isNode } from './environment.js';
+import { isNode, nodeOnlyImport } from './environment.js';
 
 /** The slice of ONNX Runtime's JS API this layer uses (the same in onnxruntime-node and -web). */
 export interface OrtTensor {
@@ -54,8 +54,9 @@ export function loadOrt(flavour: OrtFlavour): Promise<OrtModule> {
 
 async function importFlavour(flavour: OrtFlavour): Promise<OrtModule> {
   try {
-    if (flavour === 'node') return normalise(await import('onnxruntime-node'));
-    if (flavour === 'web-webgpu' && isNode()) return normalise(await import('onnxruntime-web/webgpu'));
+    // Node-only entries are hidden from bundlers; the main onnxruntime-web entry is what browsers use.
+    if (flavour === 'node') return normalise(await nodeOnlyImport('onnxruntime-node'));
+    if (flavour === 'web-webgpu' && isNode()) return normalise(await nodeOnlyImport('onnxruntime-web/webgpu'));
     return normalise(await import('onnxruntime-web'));
   } catch (e) {
     if (isModuleNotFound(e)) throw new Error(missingPackageMessage(flavour));

@@ -4,13 +4,8 @@
  * writes through console: neither can be captured reliably in-process, so a short-lived child Node
  * process opens the session with verbose logging and this side parses what it printed.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
-import { isNode } from './environment.js';
+import { isNode, nodeOnlyImport } from './environment.js';
 import { firstLine } from './errors.js';
 import { mergePlacement, parsePlacementLog, placementNodes } from './placement-log.js';
 import type { NodePlacementReport, PlacedNode } from './types.js';
@@ -36,6 +31,10 @@ export async function nodePlacement(model: Uint8Array, options: NodePlacementOpt
   const { device } = options;
   if (!['webgpu', 'wasm', 'cpu'].includes(device)) throw new Error(`nodePlacement: unknown device "${String(device)}" (webgpu, wasm or cpu)`);
   const modelNodes = listModelNodes(model);
+  // Loaded here, not at the top, so that browser bundles of this package never see node: imports.
+  const { mkdtemp, rm, writeFile } = await nodeOnlyImport<typeof import('node:fs/promises')>('node:fs/promises');
+  const { tmpdir } = await nodeOnlyImport<typeof import('node:os')>('node:os');
+  const { join } = await nodeOnlyImport<typeof import('node:path')>('node:path');
   const dir = await mkdtemp(join(tmpdir(), 'staircase-placement-'));
   try {
     const path = join(dir, 'model.onnx');
@@ -134,20 +133,25 @@ process.exit(0);
 `;
 }
 
-function moduleDir(): string {
+async function moduleDir(): Promise<string> {
+  const { dirname } = await nodeOnlyImport<typeof import('node:path')>('node:path');
   // The CJS build has __filename; the ESM build (and vitest) has import.meta.url.
   if (typeof __filename === 'string') return dirname(__filename);
+  const { fileURLToPath } = await nodeOnlyImport<typeof import('node:url')>('node:url');
   return dirname(fileURLToPath(import.meta.url));
 }
 
-function runChild(
+async function runChild(
   script: string,
   args: string[],
   timeoutMs: number,
 ): Promise<{ stdout: string; stderr: string; code: number | null; timedOut: boolean }> {
+  const { spawn } = await nodeOnlyImport<typeof import('node:child_process')>('node:child_process');
+  const { tmpdir } = await nodeOnlyImport<typeof import('node:os')>('node:os');
+  const cwd = await moduleDir();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, '--', ...args], {
-      cwd: moduleDir(),
+      cwd,
       env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? tmpdir() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -2,7 +2,7 @@
  * WebGPU plumbing: providing `navigator.gpu` in Node through the `webgpu` package (Dawn), the fixes
  * onnxruntime-web needs on top of it, and probing for an adapter.
  */
-import { isNode } from './environment.js';
+import { isNode, nodeOnlyImport } from './environment.js';
 
 interface AdapterInfoLike {
   vendor?: string;
@@ -65,7 +65,7 @@ async function setupNode(): Promise<void> {
   if (!g.navigator?.gpu) {
     let webgpu: { create(flags: string[]): unknown; globals: Record<string, unknown> };
     try {
-      webgpu = (await import('webgpu')) as unknown as typeof webgpu;
+      webgpu = await nodeOnlyImport<typeof webgpu>('webgpu');
     } catch {
       throw new Error('WebGPU in Node needs the `webgpu` package (npm i webgpu) — use --device cpu');
     }
@@ -151,7 +151,7 @@ function firstLine(e: unknown): string {
  */
 export async function withBaselineWasmCompile<T>(fn: () => Promise<T>): Promise<T> {
   if (!isNode()) return fn();
-  const v8 = await import('node:v8');
+  const v8 = await nodeOnlyImport<typeof import('node:v8')>('node:v8');
   v8.setFlagsFromString('--liftoff-only');
   try {
     return await fn();
