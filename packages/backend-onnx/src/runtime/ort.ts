@@ -14,12 +14,14 @@ export interface OrtTensor {
   getData?(): Promise<unknown>;
   dispose?(): void;
 }
+/** The slice of ORT's InferenceSession used here. */
 export interface OrtInferenceSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
+/** The slice of an ORT package's exports used here. */
 export interface OrtModule {
   InferenceSession: { create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtInferenceSession> };
   Tensor: new (type: string, data: unknown, dims: readonly number[]) => OrtTensor;
@@ -77,6 +79,7 @@ export function missingPackageMessage(flavour: OrtFlavour): string {
   return `onnxruntime-web is not installed: install onnxruntime-web ${what}`;
 }
 
+/** True when an import failed because the package is not installed (Node, Vite and webpack wordings). */
 export function isModuleNotFound(e: unknown): boolean {
   const code = (e as { code?: string } | null)?.code;
   if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return true;
