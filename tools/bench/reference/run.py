@@ -167,6 +167,7 @@ def bench(args) -> dict:
     with open(args.config) as f:
         cfg = models.parse_config(json.load(f))
     B, T, V = args.batch, args.length, cfg["vocabSize"]
+    load_before = os.getloadavg()[0]
     gen = torch.Generator().manual_seed(args.seed)
     params = models.init_params(cfg, gen)
     for p in params.values():
@@ -250,6 +251,11 @@ def bench(args) -> dict:
         "eval_ms_per_batch": _sig(1000 * eval_s / args.steps) if args.steps else None,
         "first_loss": _sig(losses[0]) if losses else None,
         "last_loss": _sig(losses[-1]) if losses else None,
+        # Other work on the machine skews these figures far more than it would single-threaded
+        # code: with more runnable threads than cores, torch's and OpenBLAS's parallel regions
+        # wait for descheduled threads. Compare with os.cpu_count() before trusting a figure.
+        "load_avg_1m": [_sig(load_before, 3), _sig(os.getloadavg()[0], 3)],
+        "cpus": os.cpu_count(),
     }
 
 
