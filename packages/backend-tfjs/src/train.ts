@@ -3,6 +3,7 @@ import * as tfCore from '@tensorflow/tfjs-core';
 import type { Scalar, Variable } from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { AdamW, assignHost } from './adamw.js';
+import { SharedAdamW, type SharedOptimizerState, shardOf } from './parallel/shared-adamw.js';
 import { type Checkpoint, type HostModelState, type HostTensor, NON_STRUCTURAL, assertCheckpointFits } from './checkpoint.js';
 import { type TfjsOps, createTfjsOps } from './ops.js';
 import { learningRate } from './schedule.js';
@@ -162,11 +163,17 @@ export function createTrainer(model: Model, options: TrainerOptions = {}): Train
 export interface ReplicaLink {
   readonly index: number;
   readonly count: number;
+  /** The parameters and AdamW moments, in host memory shared by every replica. */
+  readonly optimizer: SharedOptimizerState;
   /**
-   * Sums this replica's packed gradients (parameters in spec order, flattened, then the partial
-   * loss) with every other replica's, in replica order, so that every replica gets identical bits.
+   * Publishes this replica's packed gradients (parameters in spec order, flattened, then the
+   * partial loss) and waits until every replica has published its own.
    */
-  allReduce(local: Float32Array): Promise<Float32Array>;
+  share(local: Float32Array): Promise<void>;
+  /** Elements `[from, to)` of the published vectors summed in replica order (identical bits everywhere). */
+  sumShared(from: number, to: number): Float32Array;
+  /** Resolves once every replica has called it as often. */
+  barrier(): Promise<void>;
 }
 
 /** A {@link Trainer} that is one replica of a data-parallel group (options already validated). */
@@ -183,7 +190,7 @@ class TfjsTrainer implements Trainer {
   readonly tf: Tf;
   readonly ops: TfjsOps;
   private readonly vars = new Map<string, Variable>();
-  private readonly optimizer: AdamW;
+  private readonly optimizer: AdamW | SharedAdamW;
   private readonly seed: number;
   private trainStates: (ModelState<Tensor> | null)[] = [];
   private evalState: ModelState<Tensor> | null = null;
@@ -210,7 +217,12 @@ class TfjsTrainer implements Trainer {
       init.dispose();
     }
     const { betas, eps, weightDecay } = options.optimizer;
-    this.optimizer = new AdamW(this.tf, specs, { betas, eps, weightDecay });
+    if (replica && replica.count > 1) {
+      // Replicas share one host copy of the parameters and moments; replica 0 fills it.
+      const shared = new SharedAdamW(specs, { betas, eps, weightDecay }, replica.optimizer, replica.index === 0);
+      shared.setParams(host);
+      this.optimizer = shared;
+    } else this.optimizer = new AdamW(this.tf, specs, { betas, eps, weightDecay });
   }
 
   get stepCount(): number {
@@ -250,8 +262,8 @@ class TfjsTrainer implements Trainer {
     for (let i = 0; i < mask.length; i++) count += mask[i]!;
     const varList = [...this.vars.values()];
     const names = new Map(varList.map((v, i) => [v.name, [...this.vars.keys()][i]!]));
-    let grads: Record<string, Tensor> = {};
-    let losses: Tensor[] = [];
+    const grads: Record<string, Tensor> = {};
+    const losses: Tensor[] = [];
     const nextStates: (ModelState<Tensor> | null)[] = [];
     let packed: Tensor | undefined;
     try {
@@ -280,7 +292,13 @@ class TfjsTrainer implements Trainer {
           } else grads[name] = grad;
         }
       }
-      if (this.replica && parts > 1) ({ grads, losses } = await this.sumReplicas(grads, losses));
+      if (this.optimizer instanceof SharedAdamW) {
+        const lr = this.nextLearningRate();
+        const { loss, gradNorm, applied } = await this.sharedUpdate(this.optimizer, grads, losses, lr);
+        for (let i = 0; i < k; i++) disposeReplaced(this.trainStates[i], nextStates[i]);
+        this.trainStates = nextStates;
+        return { loss, gradNorm, lr, applied, step: this.optimizer.step };
+      }
       // One read of both numbers. Sums are pairwise adds, not addN: tfjs-backend-webgpu 4.22 binds
       // one storage buffer per addN input and silently returns zeros past the device's limit (16 on
       // lavapipe), e.g. for the squared norms of 30 parameters.
@@ -299,7 +317,7 @@ class TfjsTrainer implements Trainer {
       if (applied) {
         const clip = this.options.optimizer.clipNorm;
         const scale = clip > 0 && gradNorm! > clip ? clip / (gradNorm! + 1e-6) : 1;
-        this.optimizer.apply(this.vars, grads, lr, scale);
+        (this.optimizer as AdamW).apply(this.vars, grads, lr, scale);
       }
       return { loss: loss!, gradNorm: gradNorm!, lr, applied, step: this.optimizer.step };
     } finally {
@@ -309,9 +327,19 @@ class TfjsTrainer implements Trainer {
     }
   }
 
-  /** Replaces this replica's gradients and losses by the sums over all replicas. */
-  private async sumReplicas(grads: Record<string, Tensor>, losses: Tensor[]): Promise<{ grads: Record<string, Tensor>; losses: Tensor[] }> {
+  /**
+   * The data-parallel end of a step: publish this replica's gradients, sum this replica's shard
+   * of everyone's, combine the shards' squared norms, update the shard of the shared parameters
+   * and moments, then load every replica's updated shards into this replica's variables.
+   */
+  private async sharedUpdate(
+    opt: SharedAdamW,
+    grads: Record<string, Tensor>,
+    losses: Tensor[],
+    lr: number,
+  ): Promise<{ loss: number; gradNorm: number; applied: boolean }> {
     const { tf } = this;
+    const link = this.replica!;
     const local = tf.tidy(() => {
       const flat = [...this.vars].map(([name, v]) => tf.reshape(grads[name] ?? tf.zerosLike(v), [-1]));
       return tf.concat([...flat, tf.reshape(losses.reduce((a, b) => tf.add(a, b)), [1])]);
@@ -322,15 +350,33 @@ class TfjsTrainer implements Trainer {
     } finally {
       local.dispose();
     }
-    for (const t of [...Object.values(grads), ...losses]) t.dispose();
-    const total = await this.replica!.allReduce(host);
-    const summed: Record<string, Tensor> = {};
-    let offset = 0;
-    for (const [name, v] of this.vars) {
-      summed[name] = tf.tensor(total.subarray(offset, offset + v.size), v.shape, 'float32');
-      offset += v.size;
+    const size = host.length - 1;
+    await link.share(host);
+    const [from, to] = shardOf(size, link.index, link.count);
+    const shard = link.sumShared(from, to);
+    let squares = 0;
+    for (let i = 0; i < shard.length; i++) squares += shard[i]! * shard[i]!;
+    link.optimizer.partials[link.index] = squares;
+    const loss = link.sumShared(size, size + 1)[0]!;
+    await link.barrier();
+    let total = 0;
+    for (let r = 0; r < link.count; r++) total += link.optimizer.partials[r]!;
+    const gradNorm = Math.sqrt(total);
+    const applied = Number.isFinite(loss) && Number.isFinite(gradNorm);
+    if (applied) {
+      const clip = this.options.optimizer.clipNorm;
+      opt.applyShard(shard, from, to, lr, clip > 0 && gradNorm > clip ? clip / (gradNorm + 1e-6) : 1);
     }
-    return { grads: summed, losses: [tf.scalar(total[offset]!, 'float32')] };
+    // Every shard is written before anyone reads the parameters back.
+    await link.barrier();
+    if (applied) {
+      let offset = 0;
+      for (const [name, v] of this.vars) {
+        assignHost(tf, v, link.optimizer.params.subarray(offset, offset + v.size), `parameter "${name}"`);
+        offset += v.size;
+      }
+    }
+    return { loss, gradNorm, applied };
   }
 
   async *train(batches: Iterable<Batch> | AsyncIterable<Batch>, options: { steps?: number } = {}): AsyncGenerator<StepResult> {
@@ -402,6 +448,7 @@ class TfjsTrainer implements Trainer {
 
   setParams(values: HostParams): void {
     for (const [name, v] of this.vars) assignHost(this.tf, v, values[name], `parameter "${name}"`);
+    if (this.optimizer instanceof SharedAdamW) this.optimizer.setParams(values);
   }
 
   async checkpoint(extras: CheckpointExtras = {}): Promise<Checkpoint> {

@@ -22,6 +22,8 @@ export interface InitCommand {
   readonly index: number;
   readonly count: number;
   readonly shared: SharedArrayBuffer;
+  /** The parameters and AdamW moments shared by all replicas (see `shared-adamw.ts`). */
+  readonly optimizer: SharedArrayBuffer;
   /** Floats per replica slot: every parameter, then the loss. */
   readonly width: number;
 }
@@ -91,13 +93,13 @@ export class GradientSlots {
   }
 
   /**
-   * The sum of every replica's vector for reduction `seq`, added in replica order in float32, so
-   * every replica computes the same bits.
+   * Elements `[from, to)` of the sum of every replica's vector for reduction `seq`, added in
+   * replica order in float32, so every replica computes the same bits.
    */
-  sum(seq: number): Float32Array {
-    const out = this.view.slice(this.offset(seq, 0), this.offset(seq, 0) + this.width);
+  sum(seq: number, from = 0, to = this.width): Float32Array {
+    const out = this.view.slice(this.offset(seq, 0) + from, this.offset(seq, 0) + to);
     for (let r = 1; r < this.count; r++) {
-      const base = this.offset(seq, r);
+      const base = this.offset(seq, r) + from;
       const view = this.view;
       for (let i = 0; i < out.length; i++) out[i]! += view[base + i]!;
     }

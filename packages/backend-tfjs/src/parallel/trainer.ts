@@ -15,6 +15,7 @@ import { createReplicaTrainer, createTrainer, resolveTrainerOptions } from '../t
 import type { Tf } from '../tf.js';
 import { type Command, type GoSignal, GradientSlots, type ReadySignal, type Reply, type WireBatch, type WorkerTrainerOptions } from './protocol.js';
 import { joinStateRows, sliceStateRows } from './rows.js';
+import { SharedOptimizerState } from './shared-adamw.js';
 
 const parallelSchema = z.strictObject({
   /**
@@ -72,6 +73,7 @@ export async function createParallelTrainer(model: Model, options: ParallelTrain
   const count = par.workers;
   const width = model.paramSpecs().reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0) + 1;
   const slots = GradientSlots.allocate(count, width);
+  const optimizer = SharedOptimizerState.allocate(width - 1, count);
   const handles = Array.from({ length: count - 1 }, () => new WorkerHandle(new Worker(url)));
   const { tf: _tf, ...wireOptions } = resolved;
   try {
@@ -86,6 +88,7 @@ export async function createParallelTrainer(model: Model, options: ParallelTrain
           index: i + 1,
           count,
           shared: slots.shared,
+          optimizer: optimizer.shared,
           width,
         }),
       ),
@@ -94,7 +97,7 @@ export async function createParallelTrainer(model: Model, options: ParallelTrain
     for (const h of handles) h.terminate();
     throw new Error(`createParallelTrainer: a worker failed to start: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const local = createReplicaTrainer(model, { ...resolved, tf }, new CallerLink(slots, handles));
+  const local = createReplicaTrainer(model, { ...resolved, tf }, new CallerLink(slots, handles, optimizer));
   return new ParallelTrainer(local, handles, count);
 }
 
@@ -189,25 +192,34 @@ class WorkerHandle {
   }
 }
 
-/** Replica 0's end of the reduction: write, wait for every worker's "ready", say "go", sum. */
+/** Replica 0's end of the group: it waits for every worker's "ready", then says "go". */
 class CallerLink implements ReplicaLink {
   readonly index = 0;
   readonly count: number;
   private seq = 0;
+  private shares = 0;
 
   constructor(
     private readonly slots: GradientSlots,
     private readonly handles: readonly WorkerHandle[],
+    readonly optimizer: SharedOptimizerState,
   ) {
     this.count = handles.length + 1;
   }
 
-  async allReduce(local: Float32Array): Promise<Float32Array> {
+  async share(local: Float32Array): Promise<void> {
+    this.slots.write(++this.shares, 0, local);
+    await this.barrier();
+  }
+
+  sumShared(from: number, to: number): Float32Array {
+    return this.slots.sum(this.shares, from, to);
+  }
+
+  async barrier(): Promise<void> {
     const seq = this.seq++;
-    this.slots.write(seq, 0, local);
     await Promise.all(this.handles.map((h) => h.waitReady(seq)));
     for (const h of this.handles) h.go(seq);
-    return this.slots.sum(seq);
   }
 }
 

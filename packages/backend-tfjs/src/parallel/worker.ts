@@ -8,6 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { createModel } from '@staircase/core';
 import { selectBackend } from '../select.js';
 import { type ReplicaLink, type Trainer, createReplicaTrainer } from '../train.js';
+import { SharedOptimizerState } from './shared-adamw.js';
 import { type GoSignal, GradientSlots, type InitCommand, type ReadySignal, type Reply, type Request } from './protocol.js';
 
 const port = parentPort;
@@ -17,9 +18,10 @@ let trainer: Trainer | undefined;
 let link: WorkerLink | undefined;
 let queue: Promise<void> = Promise.resolve();
 
-/** The worker's side of the gradient reduction: write, say "ready", wait for "go", sum. */
+/** The worker's side of the replica group: publish and barrier by "ready" → wait for "go". */
 class WorkerLink implements ReplicaLink {
   private seq = 0;
+  private shares = 0;
   private readonly waiting = new Map<number, () => void>();
   private readonly arrived = new Set<number>();
 
@@ -27,14 +29,22 @@ class WorkerLink implements ReplicaLink {
     readonly index: number,
     readonly count: number,
     private readonly slots: GradientSlots,
+    readonly optimizer: SharedOptimizerState,
   ) {}
 
-  async allReduce(local: Float32Array): Promise<Float32Array> {
+  async share(local: Float32Array): Promise<void> {
+    this.slots.write(++this.shares, this.index, local);
+    await this.barrier();
+  }
+
+  sumShared(from: number, to: number): Float32Array {
+    return this.slots.sum(this.shares, from, to);
+  }
+
+  async barrier(): Promise<void> {
     const seq = this.seq++;
-    this.slots.write(seq, this.index, local);
     port!.postMessage({ op: 'reduce-ready', seq } satisfies ReadySignal);
     if (!this.arrived.delete(seq)) await new Promise<void>((resolve) => this.waiting.set(seq, resolve));
-    return this.slots.sum(seq);
   }
 
   go(seq: number): void {
@@ -52,7 +62,7 @@ async function init(cmd: InitCommand): Promise<void> {
   const { tf } = await selectBackend({ backend: cmd.backend });
   const model = createModel(cmd.config);
   const slots = new GradientSlots(cmd.shared, cmd.count, cmd.width);
-  link = new WorkerLink(cmd.index, cmd.count, slots);
+  link = new WorkerLink(cmd.index, cmd.count, slots, new SharedOptimizerState(cmd.optimizer, cmd.width - 1, cmd.count));
   trainer = createReplicaTrainer(model, { ...cmd.options, tf }, link);
 }
 

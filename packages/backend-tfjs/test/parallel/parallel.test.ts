@@ -105,6 +105,27 @@ describe('workers 2 on wasm', () => {
     });
   });
 
+  it('sends setParams and reset to every replica', async () => {
+    await withBackend('wasm', async ({ tf }) => {
+      const one = createTrainer(tinyModel('transformer-xl'), options(tf));
+      const two = await parallel('transformer-xl', options(tf));
+      try {
+        await losses(one, 0, 2);
+        await losses(two, 0, 2);
+        const halved = Object.fromEntries(Object.entries(await one.getParams()).map(([n, v]) => [n, v.map((x) => x / 2)]));
+        one.setParams(halved);
+        two.setParams(halved);
+        one.reset('train');
+        two.reset('train');
+        expectClose(await losses(two, 0, 3), await losses(one, 0, 3), 1e-5, 'losses after setParams and reset');
+        await expectSameParams(one, two);
+      } finally {
+        one.dispose();
+        two.dispose();
+      }
+    });
+  });
+
   it('refuses a batch that does not split across the workers, and stays usable', async () => {
     await withBackend('wasm', async ({ tf }) => {
       const t = await parallel('transformer-xl', options(tf));
