@@ -20,12 +20,16 @@ export { readModelInfo, type ModelInfo } from './model-info.js';
 export { OnnxModel, OnnxStream, type OnnxModelFiles } from './onnx-model.js';
 export { generate } from './generate.js';
 export { score, logProbability, type SequenceScore } from './score.js';
-export {
-  openSession,
-  describeDevices,
-  nodePlacement,
-  type OnnxDevice,
-  type OnnxSession,
-  type OpenSessionOptions,
-  type HostTensor,
-} from './runtime/session.js';
+export { openSession, describeDevices, nodePlacement } from './runtime/index.js';
+export type {
+  OnnxDevice,
+  ResolvedDevice,
+  OnnxRuntimeName,
+  HostTensor,
+  OpenSessionOptions,
+  OnnxSession,
+  DeviceReport,
+  NodePlacementReport,
+  NodePlacementOptions,
+  PlacedNode,
+} from './runtime/index.js';

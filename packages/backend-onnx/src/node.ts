@@ -7,7 +7,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { ExportedModel } from './export/export-model.js';
 import { OnnxModelError } from './format.js';
 import { OnnxModel, type OnnxModelFiles } from './onnx-model.js';
-import type { OpenSessionOptions } from './runtime/session.js';
+import type { OpenSessionOptions } from './runtime/index.js';
 
 /** The segment graph's path next to the step graph's: `model.onnx` → `model.segment.onnx`. */
 export function segmentPath(stepPath: string): string {

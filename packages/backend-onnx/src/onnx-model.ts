@@ -1,7 +1,7 @@
 import { rotaryTables } from '@staircase/core';
 import { METADATA_KEY, OnnxModelError, type OnnxModelMetadata, parseMetadata } from './format.js';
 import { readModelInfo } from './model-info.js';
-import { type HostTensor, type OnnxSession, type OpenSessionOptions, openSession } from './runtime/session.js';
+import { type HostTensor, type OnnxSession, type OpenSessionOptions, openSession } from './runtime/index.js';
 
 /** The two graphs of an export, as bytes (see {@link exportModel}). */
 export interface OnnxModelFiles {

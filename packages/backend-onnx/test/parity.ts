@@ -40,7 +40,11 @@ function tfjsScore(ref: TfjsReference, tokens: Int32Array, batch: number, T: num
   return nll / count / Math.LN2;
 }
 
-describe.each(['cpu', 'wasm', 'webgpu'] as const)('on %s', (device) => {
+/**
+ * The parity suite for one device. Each device runs in its own test file (its own process):
+ * onnxruntime-web's WASM and WebGPU builds are separate wasm modules that do not share a process.
+ */
+export function parityTests(device: 'cpu' | 'wasm' | 'webgpu'): void {
   const skip = skipReason(device);
   describe.each(KINDS)('%s', (kind) => {
     it.skipIf(skip)(`logits, greedy generation and segment bpc equal TensorFlow.js's${skip ? ` (skipped: ${skip})` : ''}`, async () => {
@@ -78,4 +82,4 @@ describe.each(['cpu', 'wasm', 'webgpu'] as const)('on %s', (device) => {
       }
     });
   });
-});
+}

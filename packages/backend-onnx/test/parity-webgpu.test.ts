@@ -1,0 +1,3 @@
+import { parityTests } from './parity.js';
+
+parityTests('webgpu');
