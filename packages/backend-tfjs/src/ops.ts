@@ -3,7 +3,7 @@ import type { Ops } from '@staircase/core';
 import type { Tensor, Tf } from './tf.js';
 import { createFusedOps, isTrailing } from './fused.js';
 import { wasmMatMul, wasmMatMulSupported } from './wasm-matmul.js';
-import { wasmScatterAddRows, wasmScatterSupported } from './wasm-scatter.js';
+import { wasmHeapSupported, wasmScatterAddRows, wasmSumRows } from './wasm-heap.js';
 
 /** How {@link createTfjsOps} differentiates `gather` with respect to its table. */
 export type GatherGradient = 'auto' | 'one-hot' | 'native';
@@ -29,8 +29,8 @@ export interface TfjsOpsOptions {
    * On the WASM backend, use this package's own kernels where tfjs-backend-wasm 4.22 is slow:
    * every matrix product (batched ones such as attention's, and those of the backward pass)
    * through XNNPACK one batch entry at a time instead of a scalar loop (`wasm-matmul.ts`); the
-   * gather gradient as a scatter-add (`wasm-scatter.ts`); bias, gain and LayerNorm gradients that
-   * sum rows with a product instead of a transposing reduction (`fused.ts`). Default: on wherever
+   * gather gradient as a scatter-add, and bias, gain and LayerNorm gradients that sum rows with a
+   * streaming kernel instead of a transposing reduction (`wasm-heap.ts`, `fused.ts`). Default: on wherever
    * the WASM backend's internals allow it; ignored on other backends.
    */
   readonly wasmKernels?: boolean;
@@ -84,12 +84,9 @@ export function createTfjsOps(tf: Tf, options: TfjsOpsOptions = {}): TfjsOps {
     };
   });
   const xnn = () => options.wasmKernels !== false && wasmMatMulSupported(tf);
-  const scatter = () => options.wasmKernels !== false && wasmScatterSupported(tf);
-  // Row sums as ones[1, rows] · x on XNNPACK (only used while `xnn()` holds).
-  const fused = createFusedOps(tf, (x) => {
-    const [rows, width] = x.shape as [number, number];
-    return tf.reshape(wasmMatMul(tf, tf.ones([1, rows]), x), [width]);
-  });
+  const heapKernels = () => options.wasmKernels !== false && wasmHeapSupported(tf);
+  // Row sums by this package's WASM kernel (only used while `heapKernels()` holds).
+  const fused = createFusedOps(tf, (x) => wasmSumRows(tf, x));
   const product = (a: Tensor, b: Tensor): Tensor => {
     const batchA = a.shape.slice(0, -2).reduce((p, q) => p * q, 1);
     const batchB = b.shape.slice(0, -2).reduce((p, q) => p * q, 1);
@@ -125,9 +122,9 @@ export function createTfjsOps(tf: Tf, options: TfjsOpsOptions = {}): TfjsOps {
     concat: (xs, axis) => tf.concat([...xs], axis),
     slice: (x, begin, size) => tf.slice(x, [...begin], [...size]),
 
-    add: (a, b) => (xnn() && isTrailing(a, b) ? fused.addTrailing(a, b) : xnn() && isTrailing(b, a) ? fused.addTrailing(b, a) : tf.add(a, b)),
+    add: (a, b) => (heapKernels() && isTrailing(a, b) ? fused.addTrailing(a, b) : heapKernels() && isTrailing(b, a) ? fused.addTrailing(b, a) : tf.add(a, b)),
     sub: (a, b) => tf.sub(a, b),
-    mul: (a, b) => (xnn() && isTrailing(a, b) ? fused.mulTrailing(a, b) : xnn() && isTrailing(b, a) ? fused.mulTrailing(b, a) : tf.mul(a, b)),
+    mul: (a, b) => (heapKernels() && isTrailing(a, b) ? fused.mulTrailing(a, b) : heapKernels() && isTrailing(b, a) ? fused.mulTrailing(b, a) : tf.mul(a, b)),
     scale: (x, s) => tf.mul(x, tf.scalar(s, 'float32')),
     relu: (x) => tf.relu(x),
     gelu: (x) => {
@@ -152,7 +149,7 @@ export function createTfjsOps(tf: Tf, options: TfjsOpsOptions = {}): TfjsOps {
     softmax: (x) => tf.softmax(x),
     logSoftmax: (x) => tf.logSoftmax(x),
     layerNorm: (x, g, b, eps) => {
-      if (xnn() && g.rank === 1 && b.rank === 1) return fused.layerNorm(x, g, b, eps);
+      if (heapKernels() && g.rank === 1 && b.rank === 1) return fused.layerNorm(x, g, b, eps);
       const mean = tf.mean(x, -1, true);
       const centred = tf.sub(x, mean);
       const variance = tf.mean(tf.mul(centred, centred), -1, true);
@@ -171,7 +168,7 @@ export function createTfjsOps(tf: Tf, options: TfjsOpsOptions = {}): TfjsOps {
         return {
           value: tf.reshape(tf.gather(t as Tensor, flat), outShape),
           gradFunc: (dy: Tensor, saved: Tensor[]) => {
-            if (gatherMode === 'auto' && scatter()) return tf.reshape(wasmScatterAddRows(tf, tf.reshape(dy, [flat.size, width]), saved[0]!, n), [n, ...rest]);
+            if (gatherMode === 'auto' && heapKernels()) return tf.reshape(wasmScatterAddRows(tf, tf.reshape(dy, [flat.size, width]), saved[0]!, n), [n, ...rest]);
             const selector = tf.transpose(floatOneHot(tf, saved[0]!, n)); // [n, N]
             return tf.reshape(tf.matMul(selector, tf.reshape(dy, [flat.size, width])), [n, ...rest]);
           },

@@ -131,47 +131,8 @@ function run(tf: Tf, a: Tensor, b: Tensor): Tensor {
 }
 
 function swapLast(tf: Tf, x: Tensor): Tensor {
-  if (!tf.getKernel(WASM_SWAP_KERNEL, 'wasm')) {
-    tf.registerKernel({ kernelName: WASM_SWAP_KERNEL, backendName: 'wasm', kernelFunc: swapLastKernel as never });
-  }
-  return tf.engine().runKernel(WASM_SWAP_KERNEL, { x } as unknown as NamedTensorMap) as Tensor;
-}
-
-/** Name of the transpose-the-last-two-axes kernel (only used inside this module's gradient). */
-const WASM_SWAP_KERNEL = 'StaircaseSwapLastAxes';
-
-/**
- * `x` with its last two axes swapped, as blocked copies in JavaScript over the WASM heap: 1.5–2×
- * the speed of tfjs-backend-wasm 4.22's general Transpose kernel on these shapes (e.g. 1.0 ms
- * against 1.9 ms for `[1024, 256]`), and the backward pass transposes every product's operands.
- */
-function swapLastKernel({ inputs, backend }: { inputs: NamedTensorMap; backend: unknown }): TensorInfo {
-  const { x } = inputs as unknown as { x: TensorInfo };
-  const be = backend as unknown as WasmInternals & { wasm: { HEAPU8: Uint8Array } };
-  const r = x.shape.length;
-  const rows = x.shape[r - 2]!;
-  const cols = x.shape[r - 1]!;
-  const batch = size(x.shape.slice(0, -2));
-  const out = be.makeOutput([...x.shape.slice(0, -2), cols, rows], 'float32');
-  // Views after makeOutput: allocating may grow (and so replace) the heap's buffer.
-  const buffer = be.wasm.HEAPU8.buffer;
-  const src = new Float32Array(buffer, be.dataIdMap.get(x.dataId)!.memoryOffset, batch * rows * cols);
-  const dst = new Float32Array(buffer, be.dataIdMap.get(out.dataId)!.memoryOffset, batch * rows * cols);
-  const B = 16; // a 16×16 float block of each side stays in L1
-  for (let b = 0; b < batch; b++) {
-    const base = b * rows * cols;
-    for (let i0 = 0; i0 < rows; i0 += B) {
-      const i1 = Math.min(i0 + B, rows);
-      for (let j0 = 0; j0 < cols; j0 += B) {
-        const j1 = Math.min(j0 + B, cols);
-        for (let i = i0; i < i1; i++) {
-          const from = base + i * cols;
-          for (let j = j0; j < j1; j++) dst[base + j * rows + i] = src[from + j]!;
-        }
-      }
-    }
-  }
-  return out;
+  const r = x.rank;
+  return tf.transpose(x, [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2]);
 }
 
 /** Sums a broadcast batch back to the operand's own shape. */

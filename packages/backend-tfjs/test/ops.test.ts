@@ -4,7 +4,7 @@ import { selectBackend } from '../src/select.js';
 import { gradientSamples, withBackend } from '../src/testing.js';
 import type { Tensor, Tf } from '../src/tf.js';
 import { WASM_MATMUL_KERNEL } from '../src/wasm-matmul.js';
-import { WASM_SCATTER_KERNEL } from '../src/wasm-scatter.js';
+import { WASM_SCATTER_KERNEL, WASM_SUM_ROWS_KERNEL } from '../src/wasm-heap.js';
 
 let tf: Tf;
 let ops: TfjsOps;
@@ -172,6 +172,7 @@ describe('tfjs ops: gradients match finite differences', () => {
       // The checks above ran this package's kernels (registered on first use), not the fallbacks.
       expect(t.getKernel(WASM_MATMUL_KERNEL, 'wasm')).toBeDefined();
       expect(t.getKernel(WASM_SCATTER_KERNEL, 'wasm')).toBeDefined();
+      expect(t.getKernel(WASM_SUM_ROWS_KERNEL, 'wasm')).toBeDefined();
     });
   });
   it('gather through WASM with the native gradient fails (the reason for the custom one)', async () => {

@@ -1,17 +1,20 @@
 /**
- * The gradient of `gather` on the WASM backend as a scatter-add over the backend's memory.
+ * Two reductions for the WASM backend, written in JavaScript over views of the backend's heap
+ * (see `wasm-matmul.ts` for the internals they rely on):
  *
- * Why: tfjs-backend-wasm 4.22 has no `UnsortedSegmentSum` kernel, so TensorFlow.js's own gather
- * gradient cannot run there, and the portable replacement (`oneHot(indices)ᵀ · dy`) costs a
- * `[rows, N]` one-hot matrix, its transpose and a product per call. Adding each of the `N` rows of
- * `dy` into its table row is `N × width` additions. The kernel is written in JavaScript over views
- * of the WASM heap (see `wasm-matmul.ts` for the internals it relies on).
+ * - the gradient of `gather` as a scatter-add. tfjs-backend-wasm 4.22 has no `UnsortedSegmentSum`
+ *   kernel, so TensorFlow.js's own gather gradient cannot run there, and the portable replacement
+ *   (`oneHot(indices)ᵀ · dy`) costs a `[rows, N]` one-hot matrix, its transpose and a product per
+ *   call; adding each of the `N` rows of `dy` into its table row is `N × width` additions.
+ * - sums over rows (bias and gain gradients). tfjs-backend-wasm sums over leading axes by
+ *   transposing first: 7.2 ms for `[1024, 1024]`, against 2.0 ms for a streaming loop here.
  */
 import type { KernelBackend, NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { Tensor, Tf } from './tf.js';
 
-/** Name of the kernel registered on the `wasm` backend. */
+/** Names of the kernels registered on the `wasm` backend. */
 export const WASM_SCATTER_KERNEL = 'StaircaseScatterAddRows';
+export const WASM_SUM_ROWS_KERNEL = 'StaircaseSumRows';
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` this kernel uses. */
 interface WasmHeap {
@@ -51,8 +54,27 @@ function scatterAddRows({ inputs, backend, attrs }: { inputs: NamedTensorMap; ba
   return out;
 }
 
-/** Whether the active backend is WASM with the heap access this kernel needs. */
-export function wasmScatterSupported(tf: Tf): boolean {
+/** `[width]` column sums of a `[rows, width]` tensor, accumulated in float64. */
+function sumRows({ inputs, backend }: { inputs: NamedTensorMap; backend: unknown }): TensorInfo {
+  const { x } = inputs as unknown as { x: TensorInfo };
+  const be = heap(backend as KernelBackend);
+  if (!be) throw new Error(`${WASM_SUM_ROWS_KERNEL}: the active backend is not tfjs-backend-wasm 4.x`);
+  if (x.dtype !== 'float32' || x.shape.length !== 2) throw new Error(`${WASM_SUM_ROWS_KERNEL}: a float32 [rows, width] tensor only`);
+  const [rows, width] = x.shape as [number, number];
+  const acc = new Float64Array(width);
+  const out = be.makeOutput([width], 'float32');
+  const buffer = be.wasm.HEAPU8.buffer;
+  const src = new Float32Array(buffer, be.dataIdMap.get(x.dataId)!.memoryOffset, rows * width);
+  for (let r = 0; r < rows; r++) {
+    const base = r * width;
+    for (let c = 0; c < width; c++) acc[c]! += src[base + c]!;
+  }
+  new Float32Array(buffer, be.dataIdMap.get(out.dataId)!.memoryOffset, width).set(acc);
+  return out;
+}
+
+/** Whether the active backend is WASM with the heap access these kernels need. */
+export function wasmHeapSupported(tf: Tf): boolean {
   return tf.getBackend() === 'wasm' && heap(tf.backend()) !== null;
 }
 
@@ -61,8 +83,19 @@ export function wasmScatterSupported(tf: Tf): boolean {
  * WASM backend. Not differentiable (it is itself a gradient).
  */
 export function wasmScatterAddRows(tf: Tf, values: Tensor, indices: Tensor, rows: number): Tensor {
-  if (!tf.getKernel(WASM_SCATTER_KERNEL, 'wasm')) {
-    tf.registerKernel({ kernelName: WASM_SCATTER_KERNEL, backendName: 'wasm', kernelFunc: scatterAddRows as never });
-  }
+  register(tf);
   return tf.engine().runKernel(WASM_SCATTER_KERNEL, { values, indices } as unknown as NamedTensorMap, { rows }) as Tensor;
+}
+
+/** `[width]` sums over the rows of a float32 `[rows, width]` tensor, on the WASM backend. Not differentiable. */
+export function wasmSumRows(tf: Tf, x: Tensor): Tensor {
+  register(tf);
+  return tf.engine().runKernel(WASM_SUM_ROWS_KERNEL, { x } as unknown as NamedTensorMap) as Tensor;
+}
+
+/** Registers both kernels once per tfjs-core instance. */
+function register(tf: Tf): void {
+  if (tf.getKernel(WASM_SCATTER_KERNEL, 'wasm')) return;
+  tf.registerKernel({ kernelName: WASM_SCATTER_KERNEL, backendName: 'wasm', kernelFunc: scatterAddRows as never });
+  tf.registerKernel({ kernelName: WASM_SUM_ROWS_KERNEL, backendName: 'wasm', kernelFunc: sumRows as never });
 }
