@@ -582,6 +582,9 @@ export function benchMarkdown(report: BenchReport): string {
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, TensorFlow.js ${m.tfjs}, ${m.date}; ` +
       `load average ${m.loadAverage.start} at the start, ${m.loadAverage.end} at the end.`,
   );
+  if (Math.max(m.loadAverage.start, m.loadAverage.end) > m.cores) {
+    lines.push('', `Warning: the load average exceeded the ${m.cores} cores: other work shared the CPU and every figure is skewed (multi-threaded peers most).`);
+  }
   lines.push('');
   const pos = st.positions.map((p) => `stream ms/token @${p}`);
   const par = st.workers > 1 ? [`train tok/s, ${st.workers} workers`] : [];
