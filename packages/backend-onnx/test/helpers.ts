@@ -1,7 +1,7 @@
 import '@staircase/ladder';
 import '@staircase/staircase';
 import { type HostParams, type Model, type ModelState, createModel, initParams, sampleTokens } from '@staircase/core';
-import { type Tensor, type Tf, createTfjsOps, selectBackend } from '@staircase/backend-tfjs';
+import { type Tensor, type Tf, createTfjsOps, disposeReplaced, selectBackend } from '@staircase/backend-tfjs';
 import { describeDevices } from '../src/index.js';
 
 /** A tiny model of every kind, as in the TensorFlow.js model tests. */
@@ -52,6 +52,7 @@ export class TfjsReference {
       return { logits: r.logits, state: r.state as unknown as Tensor };
     });
     this.state = out.state as unknown as ModelState<Tensor>;
+    disposeReplaced(previous, this.state);
     const values = out.logits.dataSync() as Float32Array;
     out.logits.dispose();
     return values;
@@ -59,6 +60,7 @@ export class TfjsReference {
 
   /** Greedy continuation with the streaming step, as the trainer's `generate` does it. */
   async greedy(prompt: number[], count: number): Promise<number[]> {
+    disposeReplaced(this.state, null);
     this.state = null;
     const V = this.model.config.vocabSize;
     const next = async (input: readonly number[]) => this.append(input, 1, input.length).subarray((input.length - 1) * V);
