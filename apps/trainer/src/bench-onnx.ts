@@ -1,11 +1,14 @@
+import { createModel, initParams } from '@staircase/core';
+import '@staircase/ladder';
+import '@staircase/staircase';
+import { OnnxModel, exportModel } from '@staircase/backend-onnx';
+
+
 /**
- * The ONNX Runtime part of `staircase bench`: an extension point, filled by `@staircase/backend-onnx`.
+ * The ONNX Runtime part of `staircase bench`.
  *
- * Contract: `@staircase/backend-onnx` may export
- * `measureBench(request: OnnxBenchRequest): Promise<OnnxBenchResult[]>` (one result per model of the
- * request). When the package is installed and exports it, `staircase bench` calls it; when it is
- * absent the report says `onnx: not installed`. A caller of `runBench` can also pass its own
- * `measureOnnx` function (or `false` to skip ONNX).
+ * By default {@link measureOnnxRuntime} measures on onnxruntime-node; a caller of `runBench` can
+ * pass its own `measureOnnx` function (or `false` to skip ONNX).
  */
 
 /** What the ONNX measurement is asked to do: the same models, shapes and step counts as the TensorFlow.js part. */
@@ -51,36 +54,55 @@ export interface OnnxReport {
   results: OnnxBenchResult[];
 }
 
-/** Imports a package that may be absent, hiding the specifier from bundlers and type checking. */
-function importOptional(specifier: string): Promise<unknown> {
-  return import(/* @vite-ignore */ specifier);
-}
-
-function isModuleNotFound(e: unknown): boolean {
-  const code = (e as { code?: string }).code;
-  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)|Failed to (load|resolve)/i.test(String(e));
-}
-
-/** Finds `measureBench` in `@staircase/backend-onnx`, or says why there is none. */
-export async function loadOnnxMeasure(): Promise<MeasureOnnx | { status: OnnxReport['status']; reason: string }> {
-  let mod: { measureBench?: unknown };
-  try {
-    mod = (await importOptional('@staircase/backend-onnx')) as typeof mod;
-  } catch (e) {
-    if (isModuleNotFound(e)) return { status: 'not installed', reason: '@staircase/backend-onnx is not a dependency here' };
-    return { status: 'failed', reason: `@staircase/backend-onnx failed to load: ${String((e as Error).message ?? e).split('\n')[0]}` };
+/**
+ * Measures the request's models on ONNX Runtime (onnxruntime-node, CPU): each is exported from
+ * seeded weights, then scored batch × length at a time through the segment graph (evaluation)
+ * and fed one token at a time through the step graph at each position (streaming latency).
+ */
+export const measureOnnxRuntime: MeasureOnnx = async (request) => {
+  const results: OnnxBenchResult[] = [];
+  for (const { id, config } of request.models) {
+    const model = createModel({ ...config });
+    const exported = exportModel(model, initParams(model.paramSpecs(), Number(config.seed ?? 0)), {
+      segmentTokens: request.length,
+      maxPositions: Math.max(request.length, ...request.positions) + request.streamTokens + request.length,
+    });
+    const onnx = await OnnxModel.load(exported, { device: 'cpu' });
+    try {
+      const V = model.config.vocabSize;
+      const tokens = Int32Array.from({ length: request.batch * request.length }, (_, i) => (i * 7919) % V);
+      const stream = onnx.stream(request.batch, 'segment');
+      for (let i = 0; i < request.warmup; i++) await stream.append(tokens, request.length);
+      let start = performance.now();
+      for (let i = 0; i < request.steps; i++) await stream.append(tokens, request.length);
+      const evalTokensPerS = (request.steps * request.batch * request.length) / ((performance.now() - start) / 1000);
+      const streamMsPerToken: Record<string, number> = {};
+      for (const position of request.positions) {
+        // Reach the position with the segment graph's state, then time single tokens on the step graph.
+        const step = onnx.stream(1, 'step');
+        const history = Int32Array.from({ length: position }, (_, i) => (i * 31) % V);
+        for (let at = 0; at < position; at += request.historySegment) {
+          const n = Math.min(request.historySegment, position - at);
+          await step.append(history.subarray(at, at + n), n);
+        }
+        start = performance.now();
+        for (let i = 0; i < request.streamTokens; i++) await step.append([i % V], 1);
+        streamMsPerToken[String(position)] = (performance.now() - start) / request.streamTokens;
+      }
+      results.push({ model: id, runtime: onnx.runtime, executionProvider: onnx.device, evalTokensPerS, streamMsPerToken });
+    } catch (e) {
+      results.push({ model: id, runtime: onnx.runtime, executionProvider: onnx.device, error: String((e as Error).message ?? e).split('\n')[0]! });
+    } finally {
+      await onnx.release();
+    }
   }
-  if (typeof mod.measureBench !== 'function') {
-    return { status: 'not installed', reason: '@staircase/backend-onnx has no measureBench export yet' };
-  }
-  return mod.measureBench as MeasureOnnx;
-}
+  return results;
+};
 
 /** Runs the ONNX measurement, if any, and never throws: a failure is reported. */
 export async function resolveOnnx(measure: MeasureOnnx | false | undefined, request: OnnxBenchRequest): Promise<OnnxReport> {
   if (measure === false) return { status: 'skipped', reason: 'not requested', results: [] };
-  const fn = measure ?? (await loadOnnxMeasure());
-  if (typeof fn !== 'function') return { status: fn.status, reason: fn.reason, results: [] };
+  const fn = measure ?? measureOnnxRuntime;
   try {
     return { status: 'measured', results: [...(await fn(request))] };
   } catch (e) {

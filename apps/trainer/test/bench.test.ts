@@ -89,11 +89,12 @@ describe('staircase bench', () => {
     expect(md).toMatch(/onnx: transformer-xl \(fake, none\)/);
   });
 
-  it('says "onnx: not installed" when @staircase/backend-onnx offers no measurement, and notes the global cache', async () => {
+  it('measures ONNX Runtime by default, and notes the global cache', async () => {
     const report = await runBench({ size: 'tiny', backends: ['cpu'], kinds: ['global-staircase'], steps: 1, warmup: 0, positions: [] });
     expect(report.results[0]!.note).toMatch(/grows with the history/);
     expect(report.results[0]!.stream).toBeUndefined();
-    expect(report.onnx.status).toBe('not installed');
-    expect(benchMarkdown(report)).toMatch(/onnx: not installed/);
+    expect(report.onnx.status, report.onnx.reason).toBe('measured');
+    expect(report.onnx.results[0]!.executionProvider).toBe('cpu');
+    expect(report.onnx.results[0]!.evalTokensPerS).toBeGreaterThan(0);
   });
 });
