@@ -16,6 +16,7 @@ import {
 } from '@staircase/backend-tfjs';
 import { UsageError } from './errors.js';
 import { type MeasureOnnx, type OnnxReport, resolveOnnx } from './bench-onnx.js';
+import { kindModuleUrls } from './module-entry.js';
 
 export type { MeasureOnnx, OnnxBenchRequest, OnnxBenchResult, OnnxReport } from './bench-onnx.js';
 
@@ -474,19 +475,6 @@ async function measureModel(tf: Tf, backend: BackendName, id: BenchModelId, s: M
   return result;
 }
 
-/** The ESM entry of a workspace package, as a file URL (worker threads import the built ESM, whatever the caller ran). */
-async function esmEntry(pkg: string): Promise<string> {
-  const { createRequire } = await import('node:module');
-  const { readFileSync } = await import('node:fs');
-  const { dirname, join } = await import('node:path');
-  const { pathToFileURL } = await import('node:url');
-  // CJS build: __filename; ESM build and source: import.meta.url.
-  const from = typeof __filename === 'string' ? __filename : import.meta.url;
-  const manifest = createRequire(from).resolve(`${pkg}/package.json`);
-  const json = JSON.parse(readFileSync(manifest, 'utf8')) as { module?: string; exports?: { '.'?: { import?: { default?: string } } } };
-  const entry = json.exports?.['.']?.import?.default ?? json.module ?? './dist/index.js';
-  return pathToFileURL(join(dirname(manifest), entry)).href;
-}
 
 /** Data-parallel training throughput with `createParallelTrainer`; failures are reported, not thrown. */
 async function measureParallel(tf: Tf, model: Model, s: MeasureSettings, sample: () => number): Promise<NonNullable<BenchResult['trainParallel']>> {
@@ -498,7 +486,7 @@ async function measureParallel(tf: Tf, model: Model, s: MeasureSettings, sample:
       seed: 0,
       optimizer: { lr: 1e-3, warmupSteps: 0 },
       workers: s.workers,
-      kindModules: [await esmEntry('@staircase/staircase'), await esmEntry('@staircase/ladder')],
+      kindModules: await kindModuleUrls(),
     });
     const { batch, length, vocabSize } = s.spec;
     const next = randomBatches(1, batch, length, vocabSize);

@@ -35,6 +35,7 @@ export function program(): Command {
     .option('--resume <dir>', 'continue the run in DIR exactly where its last checkpoint stopped')
     .option('--backend <name>', 'auto | tfjs-node-gpu | tfjs-node | webgpu | wasm | cpu (also STAIRCASE_BACKEND)')
     .option('--steps <n>', 'training steps', integer)
+    .option('--workers <n>', 'threads sharing each batch (data parallel; wasm and cpu backends), = --set train.workers=N', integer)
     .option('--force', 'overwrite a non-empty --out directory')
     .action(async (o) => {
       const signal = { stop: false };
@@ -42,7 +43,8 @@ export function program(): Command {
         signal.stop = true;
         process.stderr.write('\nCtrl-C: finishing this step and saving a checkpoint...\n');
       });
-      const result = await train({ ...o, file: o.config, signal });
+      const set = o.workers ? [...o.set, `train.workers=${o.workers}`] : o.set;
+      const result = await train({ ...o, set, file: o.config, signal });
       process.stdout.write(
         result.interrupted
           ? `stopped at step ${result.steps}; resume with: staircase train --resume ${result.dir}\n`

@@ -36,6 +36,8 @@ export const runConfigSchema = z.strictObject({
       weightDecay: z.number().min(0).default(0.01),
       clipNorm: z.number().min(0).default(1),
       accumulation: int(1).default(1),
+      /** Threads sharing each batch's rows (data parallel, gradients averaged); wasm and cpu backends in Node. */
+      workers: int(1).default(1),
       evalEvery: int(1),
       /** Validation batches per periodic evaluation (the `eval` command always scores a whole split). */
       evalBatches: int(1),

@@ -1,7 +1,8 @@
 import { type Model, createModel } from '@staircase/core';
 import '@staircase/ladder';
 import '@staircase/staircase';
-import { type BackendSelection, type Trainer, createTrainer, selectBackend } from '@staircase/backend-tfjs';
+import { type BackendSelection, type Trainer, createParallelTrainer, createTrainer, selectBackend } from '@staircase/backend-tfjs';
+import { kindModuleUrls } from './module-entry.js';
 import { type Dataset, type OpenDatasetOptions, type TokenizerJSON, openDataset } from '@staircase/data';
 import type { RunConfig } from './run-config.js';
 
@@ -36,12 +37,16 @@ export async function openSession(config: RunConfig, options: { tokenizer?: Toke
     const model = createModel({ ...config.model, vocabSize: dataset.outputSize, seed: config.train.seed });
     const backend = await selectBackend({ backend: config.backend });
     const t = config.train;
-    const trainer = createTrainer(model, {
+    const trainerOptions = {
       tf: backend.tf,
       seed: t.seed,
       accumulation: t.accumulation,
       optimizer: { lr: t.lr, warmupSteps: t.warmupSteps, totalSteps: t.scheduleSteps ?? t.steps, weightDecay: t.weightDecay, clipNorm: t.clipNorm },
-    });
+    };
+    const trainer =
+      t.workers > 1
+        ? await createParallelTrainer(model, { ...trainerOptions, workers: t.workers, kindModules: await kindModuleUrls() })
+        : createTrainer(model, trainerOptions);
     return {
       config,
       dataset,
