@@ -8,3 +8,4 @@ export { preset, PRESET_NAMES, KIND_FIELDS } from './presets.js';
 export { openSession, type Session } from './session.js';
 export { UsageError, isUserError } from './errors.js';
 export * from './bench.js';
+export { measureOnnxRuntime, type OnnxBenchRequest, type OnnxBenchResult } from './bench-onnx.js';

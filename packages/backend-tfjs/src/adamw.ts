@@ -34,8 +34,9 @@ export class AdamW {
     readonly options: AdamWOptions,
   ) {
     for (const s of specs) {
-      this.m.set(s.name, tf.variable(tf.zeros([...s.shape]), false));
-      this.v.set(s.name, tf.variable(tf.zeros([...s.shape]), false));
+      // tidy frees the zeros a variable is initialised from (variables themselves outlive it).
+      this.m.set(s.name, tf.tidy(() => tf.variable(tf.zeros([...s.shape]), false)));
+      this.v.set(s.name, tf.tidy(() => tf.variable(tf.zeros([...s.shape]), false)));
       this.decays.set(s.name, s.decay);
     }
   }
