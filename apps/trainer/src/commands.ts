@@ -122,7 +122,7 @@ async function sampleOnnx(options: SampleOptions): Promise<{ prompt: string; tex
   try {
     const settings = samplingSettings(config, options);
     const count = options.tokens ?? config.sample.tokens;
-    if (config.data.spec.startsWith('algorithmic') || config.data.spec === 'random-walk') {
+    if (isTaskSpec(config.data.spec)) {
       const dataset = await openRunData(config, tokenizer, options.data);
       try {
         const stream = model.stream(1, 'step');
@@ -136,6 +136,11 @@ async function sampleOnnx(options: SampleOptions): Promise<{ prompt: string; tex
   } finally {
     await model.release();
   }
+}
+
+/** The labelled state-tracking tasks (their episodes are generated, so opening them is cheap). */
+function isTaskSpec(spec: string): boolean {
+  return spec.startsWith('algorithmic:') || spec === 'random-walk';
 }
 
 function samplingSettings(config: RunConfig, options: SampleOptions) {
