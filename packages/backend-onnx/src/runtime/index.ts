@@ -1,5 +1,7 @@
 /** The ONNX Runtime session layer of @staircase/backend-onnx. */
-export { describeDevices, nodePlacement, openSession } from './session.js';
+export { openSession } from './session.js';
+export { describeDevices } from './devices.js';
+export { nodePlacement } from './placement.js';
 export type { NodePlacementOptions } from './placement.js';
 export type {
   DeviceReport,

@@ -10,19 +10,6 @@ import { toHostTensor, toOrtTensor } from './tensors.js';
 import type { HostTensor, OnnxSession, OpenSessionOptions } from './types.js';
 import { ensureNavigatorGpu, withBaselineWasmCompile } from './webgpu.js';
 
-export { describeDevices } from './devices.js';
-export { nodePlacement } from './placement.js';
-export type {
-  DeviceReport,
-  HostTensor,
-  NodePlacementReport,
-  OnnxDevice,
-  OnnxRuntimeName,
-  OnnxSession,
-  OpenSessionOptions,
-  PlacedNode,
-  ResolvedDevice,
-} from './types.js';
 
 /**
  * Opens `model` (ONNX protobuf bytes) on a device.
