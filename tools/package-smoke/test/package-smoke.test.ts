@@ -1,5 +1,5 @@
 /**
- * Packaging smoke test: packs the five published packages with `pnpm pack`, installs the tarballs
+ * Packaging smoke test: packs the six published packages with `pnpm pack`, installs the tarballs
  * (plus a test-only package that registers its own model kind) into a fresh npm project outside
  * the workspace, and trains tiny models there through both `import` and `require`.
  *
@@ -20,7 +20,7 @@ const repoRoot = resolve(toolDir, '../..');
 const fixtures = join(toolDir, 'fixtures');
 
 /** The published packages, by folder under packages/. */
-const PACKAGES = ['core', 'staircase', 'ladder', 'data', 'backend-tfjs'] as const;
+const PACKAGES = ['core', 'staircase', 'ladder', 'data', 'backend-tfjs', 'backend-onnx'] as const;
 type PackageDir = (typeof PACKAGES)[number];
 const nameOf = (dir: PackageDir) => `@staircase/${dir}`;
 
@@ -196,7 +196,7 @@ describe('packed tarballs in a fresh project', () => {
 
     // 3. A fresh project outside the workspace; install every tarball with npm.
     mkdirSync(project);
-    for (const script of ['train.mjs', 'train.cjs', 'my-kind.mjs']) cpSync(join(fixtures, script), join(project, script));
+    for (const script of ['train.mjs', 'train.cjs', 'my-kind.mjs', 'onnx.mjs']) cpSync(join(fixtures, script), join(project, script));
     run('npm', ['init', '-y'], { cwd: project, env });
     run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...tarballs, myKindTarball], {
       cwd: project,
@@ -284,5 +284,21 @@ describe('packed tarballs in a fresh project', () => {
     expect(result.resolved['coreEsm']).toMatch(/\.js$/);
     expect(result.resolved['myKind']).toBe(join(project, 'node_modules', 'my-kind', 'index.js'));
     expectLearned(result, 'my-kind via import, registered via require');
+  });
+
+  it('exports to ONNX without an ONNX Runtime installed, and says which one to install', () => {
+    const result = runScript<{ kind: string; stepBytes: number; files: { step: string; segment: string }; loadError: string | null; resolved: Record<string, string> }>(
+      project,
+      'onnx.mjs',
+      [],
+    );
+    expect(result.kind).toBe('cached-staircase');
+    expect(result.stepBytes).toBeGreaterThan(1000);
+    expect(result.files).toEqual({ step: 'model.onnx', segment: 'model.segment.onnx' });
+    expect(existsSync(join(project, 'model.segment.onnx'))).toBe(true);
+    expect(result.loadError).toMatch(/install onnxruntime-node/);
+    for (const [name, file] of Object.entries(result.resolved)) {
+      expect(isInside(join(project, 'node_modules'), file), `${name} resolved to ${file}, not the installed tarball`).toBe(true);
+    }
   });
 });
