@@ -1,13 +1,13 @@
-import { type ModelState, createModel, listModelKinds } from '@staircase/core';
+import { createModel, listModelKinds } from '@staircase/core';
 import '@staircase/ladder';
 import '@staircase/staircase';
-import { type Tensor, disposeReplaced, formatBackendReport, selectBackend } from '@staircase/backend-tfjs';
+import { formatBackendReport, selectBackend } from '@staircase/backend-tfjs';
 import type { Dataset, Tokenizer, TokenizerJSON } from '@staircase/data';
 import { generate as generateOnnx } from '@staircase/backend-onnx';
 import { evaluateSplitOnnx, onnxTokenizer, openOnnx, openRunData } from './onnx.js';
 import type { RunConfig } from './run-config.js';
 import { type EvalMetrics, evaluateSplit, headline } from './evaluate.js';
-import { generate } from './generate.js';
+import { generate, tfjsStep } from './generate.js';
 import { type RunConfigSources, resolveRunConfig } from './run-config.js';
 import { findCheckpoint } from './run-dir.js';
 import { type Session, openSession } from './session.js';
@@ -109,7 +109,14 @@ export async function sampleCommand(options: SampleOptions): Promise<{ prompt: s
   try {
     const settings = samplingSettings(session.config, options);
     const count = options.tokens ?? session.config.sample.tokens;
-    if (session.dataset.labelled) return await labelEpisode(session.dataset, tfjsPredictor(session), count, options.write);
+    if (session.dataset.labelled) {
+      const step = tfjsStep(session);
+      try {
+        return await labelEpisode(session.dataset, (token) => step.next([token]), count, options.write);
+      } finally {
+        step.dispose();
+      }
+    }
     const ids = generate(session, session.dataset.tokenizer.encode(settings.prompt), count, settings);
     return await streamText(ids, session.dataset.tokenizer, settings.prompt, options.write);
   } finally {
@@ -166,25 +173,6 @@ async function streamText(ids: AsyncIterable<number>, tokenizer: Tokenizer, prom
     shown = text;
   }
   return { prompt, text: tokenizer.decode(out), ids: out };
-}
-
-/** Logits of the next position after feeding one token, carrying the state (TensorFlow.js). */
-function tfjsPredictor(session: Session): (token: number) => Promise<ArrayLike<number>> {
-  const { trainer, model } = session;
-  const { tf, ops } = trainer;
-  let state: ModelState<Tensor> | null = null;
-  return async (token) => {
-    const previous = state;
-    const r = tf.tidy(() => {
-      const { logits, state: st } = model.forward(ops, trainer.params, ops.constantInt([token], [1, 1]), previous);
-      return { logits, st: st as unknown as Tensor };
-    });
-    state = r.st as unknown as ModelState<Tensor>;
-    disposeReplaced(previous, state);
-    const values = await r.logits.data();
-    r.logits.dispose();
-    return values;
-  };
 }
 
 /** For labelled tasks: streams the first tokens of the test split and shows predicted labels. */

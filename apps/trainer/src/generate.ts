@@ -3,16 +3,10 @@ import { type Tensor, disposeReplaced } from '@staircase/backend-tfjs';
 import type { Session } from './session.js';
 
 /**
- * Streams `count` new token ids after `prompt` using the model's streaming step: the prompt is
- * consumed once, then each new token is fed alone with the carried state — the prefix is never
- * re-processed.
+ * The model's streaming step on TensorFlow.js: `next(input)` feeds tokens with the carried state
+ * and returns the logits of the last one; `dispose` frees the state.
  */
-export async function* generate(
-  session: Session,
-  prompt: readonly number[],
-  count: number,
-  options: SamplingOptions & { seed: number },
-): AsyncGenerator<number> {
+export function tfjsStep(session: Session): { next: (input: readonly number[]) => Promise<Float32Array>; dispose: () => void } {
   const { trainer, model } = session;
   const { tf, ops } = trainer;
   let state: ModelState<Tensor> | null = null;
@@ -25,14 +19,29 @@ export async function* generate(
     });
     state = out.s as unknown as ModelState<Tensor>;
     disposeReplaced(previous, state);
-    const values = await out.last.data();
+    const values = (await out.last.data()) as Float32Array;
     out.last.dispose();
     return values;
   };
+  return { next, dispose: () => disposeReplaced(state, null) };
+}
+
+/**
+ * Streams `count` new token ids after `prompt` using the model's streaming step: the prompt is
+ * consumed once, then each new token is fed alone with the carried state — the prefix is never
+ * re-processed.
+ */
+export async function* generate(
+  session: Session,
+  prompt: readonly number[],
+  count: number,
+  options: SamplingOptions & { seed: number },
+): AsyncGenerator<number> {
+  const step = tfjsStep(session);
   try {
-    yield* sampleTokens(next, prompt, count, options);
+    yield* sampleTokens(step.next, prompt, count, options);
   } finally {
-    disposeReplaced(state, null);
+    step.dispose();
   }
 }
 
