@@ -35,7 +35,8 @@ export function program(): Command {
     .option('--stream-tokens <n>', 'timed single-token calls per position', integer)
     .option('--python <path>', 'Python with torch for the peer', DEFAULT_PYTHON)
     .option('--script <path>', 'the peer script', REFERENCE_SCRIPT)
-    .option('--threads <n>', 'PyTorch threads', integer, 2)
+    .option('--threads <n>', "PyTorch's own (intra-op) threads", integer, 1)
+    .option('--blas-threads <n>', "OpenBLAS's threads under PyTorch (default: every core)", integer)
     .option('--no-pytorch', 'skip the PyTorch peer')
     .option('--out <file>', 'write the JSON report to FILE')
     .option('--markdown <file>', 'write the markdown report to FILE')
@@ -57,7 +58,7 @@ export function program(): Command {
         ...(o.workers !== undefined ? { workers: o.workers } : {}),
         ...(positions ? { positions } : {}),
         ...(o.streamTokens !== undefined ? { streamTokens: o.streamTokens } : {}),
-        pytorch: o.pytorch === false ? false : { python: o.python, script: o.script, threads: o.threads },
+        pytorch: o.pytorch === false ? false : { python: o.python, script: o.script, threads: o.threads, ...(o.blasThreads !== undefined ? { blasThreads: o.blasThreads } : {}) },
         onProgress: (line) => process.stderr.write(`bench: ${line}\n`),
       });
       const json = `${JSON.stringify(report, null, 2)}\n`;

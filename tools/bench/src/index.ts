@@ -143,7 +143,7 @@ export function suiteMarkdown(report: SuiteReport): string {
   else {
     const positions = report.staircase.settings.positions;
     const first = p.results.find((r) => r.measured)?.measured;
-    if (first) out.push(`PyTorch ${first.torch}, BLAS ${first.blas}, ${first.threads} threads (\`${p.python}\`).`, '');
+    if (first) out.push(`PyTorch ${first.torch}, BLAS ${first.blas}, ${first.threads} torch thread(s) + ${first.blas_threads ?? first.threads} OpenBLAS thread(s) (\`${p.python}\`).`, '');
     out.push(`| model | train tok/s | eval tok/s (no grad) | ${positions.map((x) => `stream ms/token @${x}`).join(' | ')} | peak RSS MiB |`);
     out.push(`|${'---|'.repeat(4 + positions.length)}`);
     for (const r of p.results) {

@@ -87,7 +87,8 @@ describe('pnpm bench (tiny)', () => {
           measured: {
             torch: '0',
             blas: 'none',
-            threads: 2,
+            threads: 1,
+            blas_threads: 2,
             train_tokens_per_s: xl.train!.tokensPerS * 2,
             eval_tokens_per_s: 1,
             stream_ms_per_token: {},
