@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { relativeScores } from '@staircase/core';
 import { type TfjsOps, createTfjsOps } from '../src/ops.js';
 import { selectBackend } from '../src/select.js';
 import { gradientSamples, withBackend } from '../src/testing.js';
@@ -150,6 +151,44 @@ function expectGradients(t: Tf, o: TfjsOps) {
     t.dispose(inputs);
   }
 }
+
+describe('relativeScores (core) on tfjs ops', () => {
+  // q · P[:, clip(δ + i − j)] computed entry by entry, for queries at the last Tq of Tk positions.
+  const direct = (q: number[], table: number[], B: number, H: number, tq: number, tk: number, hd: number, maxD: number) => {
+    const out: number[] = [];
+    for (let bh = 0; bh < B * H; bh++)
+      for (let i = 0; i < tq; i++)
+        for (let j = 0; j < tk; j++) {
+          const d = Math.min(Math.max(tk - tq + i - j, 0), maxD - 1);
+          let s = 0;
+          for (let c = 0; c < hd; c++) s += q[(bh * tq + i) * hd + c]! * table[c * maxD + d]!;
+          out.push(s);
+        }
+    return out;
+  };
+
+  it.each([
+    [1, 7],
+    [3, 3],
+    [4, 9],
+    [5, 12],
+  ])('Tq %i, Tk %i: exact everywhere, and with futureMasked wherever d ≥ −1', (tq, tk) => {
+    const [B, H, hd, maxD] = [2, 2, 3, 6];
+    const q = Array.from({ length: B * H * tq * hd }, (_, i) => Math.sin(i * 1.3));
+    const table = Array.from({ length: hd * maxD }, (_, i) => Math.cos(i * 0.7));
+    const want = direct(q, table, B, H, tq, tk, hd, maxD);
+    const qT = ops.constant(q, [B, H, tq, hd]);
+    const pT = ops.constant(table, [hd, maxD]);
+    close(relativeScores(ops, qT, pT, tk), want);
+    const narrow = values(relativeScores(ops, qT, pT, tk, { futureMasked: true }));
+    expect(narrow.length).toBe(want.length);
+    for (let n = 0; n < want.length; n++) {
+      const [i, j] = [Math.floor(n / tk) % tq, n % tk];
+      if (tk - tq + i - j >= -1) expect(Math.abs(narrow[n]! - want[n]!), `entry ${n}`).toBeLessThan(1e-5);
+      else expect(Number.isFinite(narrow[n]!)).toBe(true);
+    }
+  });
+});
 
 describe('tfjs ops: gradients match finite differences', () => {
   it('on CPU (native gather gradient, TF.js transposed matmuls)', () => {
