@@ -1,3 +1,4 @@
+import { medianMs } from './bench-timing.js';
 import { createModel, initParams } from '@staircase/core';
 import '@staircase/ladder';
 import '@staircase/staircase';
@@ -73,7 +74,7 @@ export const measureOnnxRuntime: MeasureOnnx = async (request) => {
       const tokens = Int32Array.from({ length: request.batch * request.length }, (_, i) => (i * 7919) % V);
       const stream = onnx.stream(request.batch, 'segment');
       for (let i = 0; i < request.warmup; i++) await stream.append(tokens, request.length);
-      let start = performance.now();
+      const start = performance.now();
       for (let i = 0; i < request.steps; i++) await stream.append(tokens, request.length);
       const evalTokensPerS = (request.steps * request.batch * request.length) / ((performance.now() - start) / 1000);
       const streamMsPerToken: Record<string, number> = {};
@@ -85,9 +86,8 @@ export const measureOnnxRuntime: MeasureOnnx = async (request) => {
           const n = Math.min(request.historySegment, position - at);
           await step.append(history.subarray(at, at + n), n);
         }
-        start = performance.now();
-        for (let i = 0; i < request.streamTokens; i++) await step.append([i % V], 1);
-        streamMsPerToken[String(position)] = (performance.now() - start) / request.streamTokens;
+        let i = 0;
+        streamMsPerToken[String(position)] = await medianMs(request.streamTokens, () => step.append([i++ % V], 1));
       }
       results.push({ model: id, runtime: onnx.runtime, executionProvider: onnx.device, evalTokensPerS, streamMsPerToken });
     } catch (e) {

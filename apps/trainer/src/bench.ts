@@ -1,3 +1,4 @@
+import { medianMs } from './bench-timing.js';
 import { cpus, loadavg, platform, totalmem } from 'node:os';
 import { type Model, type ModelState, SeededRandom, createModel } from '@staircase/core';
 import '@staircase/ladder';
@@ -508,7 +509,8 @@ async function measureParallel(tf: Tf, model: Model, s: MeasureSettings, sample:
 /**
  * Streaming latency: batch 1, the history fed in segments of `historySegment` tokens up to a few
  * tokens before each position, then a few untimed single-token calls, then `streamTokens` timed
- * single-token forward calls carrying the state (each reads its logits back, as generation does).
+ * single-token forward calls carrying the state (each reads its logits back, as generation does),
+ * of which the median is reported.
  */
 async function measureStream(
   tf: Tf,
@@ -542,9 +544,7 @@ async function measureStream(
       while (position < target - untimed) await call(Math.min(s.spec.historySegment, target - untimed - position));
       while (position < target) await call(1);
       sample();
-      const t0 = performance.now();
-      for (let i = 0; i < s.streamTokens; i++) await call(1);
-      msPerToken[String(target)] = round((performance.now() - t0) / s.streamTokens);
+      msPerToken[String(target)] = round(await medianMs(s.streamTokens, () => call(1)));
       sample();
     }
   } finally {
