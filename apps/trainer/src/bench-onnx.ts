@@ -1,4 +1,4 @@
-import { medianMs } from './bench-timing.js';
+import { interleavedMedians } from './bench-timing.js';
 import { createModel, initParams } from '@staircase/core';
 import '@staircase/ladder';
 import '@staircase/staircase';
@@ -77,18 +77,25 @@ export const measureOnnxRuntime: MeasureOnnx = async (request) => {
       const start = performance.now();
       for (let i = 0; i < request.steps; i++) await stream.append(tokens, request.length);
       const evalTokensPerS = (request.steps * request.batch * request.length) / ((performance.now() - start) / 1000);
-      const streamMsPerToken: Record<string, number> = {};
+      // One stream per position, brought there through the step graph's state, then single
+      // tokens timed on every stream in turn (see interleavedMedians).
+      const streams = [];
       for (const position of request.positions) {
-        // Reach the position with the segment graph's state, then time single tokens on the step graph.
         const step = onnx.stream(1, 'step');
         const history = Int32Array.from({ length: position }, (_, i) => (i * 31) % V);
         for (let at = 0; at < position; at += request.historySegment) {
           const n = Math.min(request.historySegment, position - at);
           await step.append(history.subarray(at, at + n), n);
         }
-        let i = 0;
-        streamMsPerToken[String(position)] = await medianMs(request.streamTokens, () => step.append([i++ % V], 1));
+        streams.push(step);
       }
+      let next = 0;
+      const medians = await interleavedMedians(
+        request.streamTokens,
+        streams.map((step) => () => step.append([next++ % V], 1)),
+      );
+      const streamMsPerToken: Record<string, number> = {};
+      for (const [k, position] of request.positions.entries()) streamMsPerToken[String(position)] = medians[k]!;
       results.push({ model: id, runtime: onnx.runtime, executionProvider: onnx.device, evalTokensPerS, streamMsPerToken });
     } catch (e) {
       results.push({ model: id, runtime: onnx.runtime, executionProvider: onnx.device, error: String((e as Error).message ?? e).split('\n')[0]! });

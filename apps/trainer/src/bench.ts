@@ -1,4 +1,4 @@
-import { medianMs } from './bench-timing.js';
+import { interleavedMedians } from './bench-timing.js';
 import { cpus, loadavg, platform, totalmem } from 'node:os';
 import { type Model, type ModelState, SeededRandom, createModel } from '@staircase/core';
 import '@staircase/ladder';
@@ -507,10 +507,11 @@ async function measureParallel(tf: Tf, model: Model, s: MeasureSettings, sample:
 }
 
 /**
- * Streaming latency: batch 1, the history fed in segments of `historySegment` tokens up to a few
- * tokens before each position, then a few untimed single-token calls, then `streamTokens` timed
- * single-token forward calls carrying the state (each reads its logits back, as generation does),
- * of which the median is reported.
+ * Streaming latency: batch 1, one stream per position, each fed its history in segments of
+ * `historySegment` tokens up to a few tokens before its position and then a few untimed
+ * single-token calls; then `streamTokens` rounds of one timed single-token forward call per stream,
+ * taken in turn (see {@link interleavedMedians}), each carrying its state and reading its logits
+ * back as generation does. Each position's figure is the median of its calls.
  */
 async function measureStream(
   tf: Tf,
@@ -522,10 +523,9 @@ async function measureStream(
   const { ops, params } = trainer;
   const rng = new SeededRandom(3);
   const token = () => Math.floor(rng.next() * s.spec.vocabSize);
-  let state: ModelState<Tensor> | null = null;
-  let position = 0;
-  const call = async (count: number) => {
-    const previous: ModelState<Tensor> | null = state;
+  const streams = s.positions.map(() => ({ state: null as ModelState<Tensor> | null, position: 0 }));
+  const call = async (stream: (typeof streams)[number], count: number) => {
+    const previous = stream.state;
     const ids = Array.from({ length: count }, token);
     const out = tf.tidy(() => {
       const { logits, state: st } = model.forward(ops, params, ops.constantInt(ids, [1, count]), previous);
@@ -533,22 +533,27 @@ async function measureStream(
     });
     await out.last.data();
     out.last.dispose();
-    state = out.st as unknown as ModelState<Tensor>;
-    disposeReplaced(previous, state);
-    position += count;
+    stream.state = out.st as unknown as ModelState<Tensor>;
+    disposeReplaced(previous, stream.state);
+    stream.position += count;
   };
   const untimed = 2;
   const msPerToken: Record<string, number> = {};
   try {
-    for (const target of s.positions) {
-      while (position < target - untimed) await call(Math.min(s.spec.historySegment, target - untimed - position));
-      while (position < target) await call(1);
-      sample();
-      msPerToken[String(target)] = round(await medianMs(s.streamTokens, () => call(1)));
+    for (const [k, target] of s.positions.entries()) {
+      const stream = streams[k]!;
+      while (stream.position < target - untimed) await call(stream, Math.min(s.spec.historySegment, target - untimed - stream.position));
+      while (stream.position < target) await call(stream, 1);
       sample();
     }
+    const medians = await interleavedMedians(
+      s.streamTokens,
+      streams.map((stream) => () => call(stream, 1)),
+    );
+    sample();
+    for (const [k, target] of s.positions.entries()) msPerToken[String(target)] = round(medians[k]!);
   } finally {
-    disposeReplaced(state, null);
+    for (const stream of streams) disposeReplaced(stream.state, null);
   }
   const first = msPerToken[String(s.positions[0])];
   const last = msPerToken[String(s.positions.at(-1))];

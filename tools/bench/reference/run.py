@@ -274,37 +274,35 @@ def bench(args) -> dict:
 
 
 def stream_latency(params, cfg, positions, history_segment, stream_tokens, gen) -> dict:
-    """Batch 1: the history fed in segments of `history_segment` tokens up to two tokens before
-    each position, two untimed single-token calls, then the median time of `stream_tokens` timed
-    single-token calls carrying the state (each reads its logits, as generation would)."""
+    """Batch 1, one stream per position: each stream's history fed in segments of
+    `history_segment` tokens up to two tokens before its position, then two untimed single-token
+    calls; then `stream_tokens` rounds of one timed single-token call per stream, the streams
+    taken in turn (as staircase bench does: drift in the CPU's speed then reaches every position
+    alike), each reading its logits. Each position's figure is the median of its calls."""
     V = cfg["vocabSize"]
-    state = None
-    position = 0
-    out = {}
+    streams = [{"state": None, "position": 0} for _ in positions]
 
-    def call(n):
-        nonlocal state, position
+    def call(stream, n):
         tokens = torch.randint(0, V, (1, n), generator=gen)
-        logits, state = models.forward(params, cfg, tokens, state)
+        logits, stream["state"] = models.forward(params, cfg, tokens, stream["state"])
         logits[0, -1].numpy()
-        position += n
+        stream["position"] += n
 
     untimed = 2
+    times = [[] for _ in positions]
     with torch.no_grad():
-        for target in positions:
+        for stream, target in zip(streams, positions):
             log(f"{cfg['kind']}: streaming to position {target}")
-            while position < target - untimed:
-                call(min(history_segment, target - untimed - position))
-            while position < target:
-                call(1)
-            times = []
-            for _ in range(stream_tokens):
+            while stream["position"] < target - untimed:
+                call(stream, min(history_segment, target - untimed - stream["position"]))
+            while stream["position"] < target:
+                call(stream, 1)
+        for _ in range(stream_tokens):
+            for k, stream in enumerate(streams):
                 t0 = time.perf_counter()
-                call(1)
-                times.append(time.perf_counter() - t0)
-            # The median, as staircase bench reports it: one descheduled call must not move the figure.
-            out[str(target)] = _sig(1000 * statistics.median(times))
-    return out
+                call(stream, 1)
+                times[k].append(time.perf_counter() - t0)
+    return {str(target): _sig(1000 * statistics.median(ts)) for target, ts in zip(positions, times)}
 
 
 def main() -> None:
