@@ -1,22 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type BenchReport, type BenchSize, BENCH_SIZES, benchMarkdown, runBench } from './bench.js';
+import { type BenchOptions, type BenchReport, type BenchSize, BENCH_SIZES, benchMarkdown, runBench } from './bench.js';
+import type { BenchCommandOptions } from './bench-options.js';
 import { UsageError } from './errors.js';
-
-/** Options of `staircase bench` as commander parses them. */
-export interface BenchCommandOptions {
-  size?: string;
-  kinds?: string;
-  backends?: string;
-  steps?: number;
-  warmup?: number;
-  workers?: number;
-  positions?: string;
-  streamTokens?: number;
-  out?: string;
-  markdown?: string;
-  json?: boolean;
-}
 
 const list = (value: string | undefined) =>
   value === undefined
@@ -37,19 +23,14 @@ export function parsePositions(value: string | undefined): number[] | undefined 
   });
 }
 
-function write(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text);
-}
-
-/** `staircase bench`: runs the benchmark, writes `--out` / `--markdown`, prints the table (or JSON). */
-export async function benchCommand(o: BenchCommandOptions): Promise<BenchReport> {
+/** The {@link runBench} options a bench command line asked for (a bad `--size` or `--positions` is a {@link UsageError}). */
+export function benchOptionsFrom(o: BenchCommandOptions): BenchOptions {
   const size = o.size ?? 'tiny';
   if (!(BENCH_SIZES as readonly string[]).includes(size)) throw new UsageError(`--size ${size}: expected ${BENCH_SIZES.join(' or ')}`);
   const positions = parsePositions(o.positions);
   const kinds = list(o.kinds);
   const backends = list(o.backends);
-  const report = await runBench({
+  return {
     size: size as BenchSize,
     ...(kinds ? { kinds } : {}),
     ...(backends ? { backends } : {}),
@@ -59,11 +40,25 @@ export async function benchCommand(o: BenchCommandOptions): Promise<BenchReport>
     ...(positions ? { positions } : {}),
     ...(o.streamTokens !== undefined ? { streamTokens: o.streamTokens } : {}),
     onProgress: (line) => process.stderr.write(`bench: ${line}\n`),
-  });
+  };
+}
+
+/** Writes a report where `--out` (JSON) and `--markdown` ask, and prints it (JSON with `--json`). */
+export function emitBenchReport(o: BenchCommandOptions, report: unknown, markdown: string): void {
   const json = `${JSON.stringify(report, null, 2)}\n`;
-  const markdown = benchMarkdown(report);
   if (o.out) write(o.out, json);
   if (o.markdown) write(o.markdown, markdown);
   process.stdout.write(o.json ? json : markdown);
+}
+
+function write(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+}
+
+/** `staircase bench`: runs the benchmark, writes `--out` / `--markdown`, prints the table (or JSON). */
+export async function benchCommand(o: BenchCommandOptions): Promise<BenchReport> {
+  const report = await runBench(benchOptionsFrom(o));
+  emitBenchReport(o, report, benchMarkdown(report));
   return report;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { evalCommand, headline, infoCommand, sampleCommand } from './commands.js';
+import { addBenchOptions } from './bench-options.js';
 import { isUserError } from './errors.js';
 import { exportCommand } from './onnx.js';
 import { describePresets } from './presets.js';
@@ -134,21 +135,9 @@ export function program(): Command {
       );
     });
 
-  cli
-    .command('bench')
-    .description('measure training/evaluation tokens/s, memory, tensor leaks and streaming latency per model and backend')
-    .option('--size <name>', 'tiny | reference (d 256, 4 heads, FFN 1024, 2 layers, batch 8 x 128)', 'tiny')
-    .option('--kinds <list>', 'comma list: transformer-xl, staircase (n 2 and 4), staircase-n2, staircase-n4, cached-staircase, ladder, global-staircase')
-    .option('--backends <list>', 'comma list of tfjs backends (default: what auto picks, wasm, and cpu at tiny)')
-    .option('--steps <n>', 'measured steps', integer)
-    .option('--warmup <n>', 'untimed warm-up steps', integer)
-    .option('--workers <n>', 'also measure data-parallel training with N replicas on wasm/cpu (needs pnpm build)', integer)
-    .option('--positions <list>', 'streaming positions, e.g. 256,4096,16384 (empty string: none)')
-    .option('--stream-tokens <n>', 'timed single-token calls per position', integer)
-    .option('--out <file>', 'write the JSON report to FILE')
-    .option('--markdown <file>', 'write the markdown table to FILE')
-    .option('--json', 'print the JSON report instead of the table')
-    .action(async (o) => {
+  addBenchOptions(
+    cli.command('bench').description('measure training/evaluation tokens/s, memory, tensor leaks and streaming latency per model and backend'),
+  ).action(async (o) => {
       const { benchCommand } = await import('./bench-cli.js');
       await benchCommand(o);
     });

@@ -8,4 +8,6 @@ export { preset, PRESET_NAMES, KIND_FIELDS } from './presets.js';
 export { openSession, type Session } from './session.js';
 export { UsageError, isUserError } from './errors.js';
 export * from './bench.js';
+export { benchOptionsFrom, emitBenchReport, parsePositions } from './bench-cli.js';
+export { addBenchOptions, type BenchCommandOptions, wholeNumber } from './bench-options.js';
 export { measureOnnxRuntime, type OnnxBenchRequest, type OnnxBenchResult } from './bench-onnx.js';

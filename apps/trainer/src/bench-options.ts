@@ -1,0 +1,50 @@
+/**
+ * The options every bench command line shares (`staircase bench`, and `pnpm bench` of tools/bench,
+ * which adds the PyTorch peer's). Kept apart from the bench itself so that the CLI can declare them
+ * without loading TensorFlow.js.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import type { BenchSize } from './bench.js';
+
+/** Options of `staircase bench` as commander parses them (also the shared part of `pnpm bench`'s). */
+export interface BenchCommandOptions {
+  size?: string;
+  kinds?: string;
+  backends?: string;
+  steps?: number;
+  warmup?: number;
+  workers?: number;
+  positions?: string;
+  streamTokens?: number;
+  out?: string;
+  markdown?: string;
+  json?: boolean;
+}
+
+/** A commander argument parser for whole numbers ≥ 0. */
+export const wholeNumber = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
+  return n;
+};
+
+/**
+ * Adds the measurement and output options of `staircase bench` to a command, so that every bench
+ * command line (this CLI's, and `pnpm bench` of tools/bench, which adds the PyTorch peer's) takes
+ * the same ones. `defaultSize` is the `--size` default.
+ */
+export function addBenchOptions(command: Command, defaultSize: BenchSize = 'tiny'): Command {
+  return command
+    .option('--size <name>', 'tiny | reference (d 256, 4 heads, FFN 1024, 2 layers, batch 8 x 128)', defaultSize)
+    .option('--kinds <list>', 'comma list: transformer-xl, staircase (n 2 and 4), staircase-n2, staircase-n4, cached-staircase, ladder, global-staircase')
+    .option('--backends <list>', 'comma list of tfjs backends (default: what auto picks, wasm, and cpu at tiny)')
+    .option('--steps <n>', 'measured steps', wholeNumber)
+    .option('--warmup <n>', 'untimed warm-up steps', wholeNumber)
+    .option('--workers <n>', 'also measure data-parallel training with N replicas on wasm/cpu (needs pnpm build)', wholeNumber)
+    .option('--positions <list>', 'streaming positions, e.g. 256,4096,16384 (empty string: none)')
+    .option('--stream-tokens <n>', 'timed single-token calls per position', wholeNumber)
+    .option('--out <file>', 'write the JSON report to FILE')
+    .option('--markdown <file>', 'write the markdown table to FILE')
+    .option('--json', 'print the JSON report instead of the table');
+}
+
