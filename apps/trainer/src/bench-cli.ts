@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type BenchOptions, type BenchReport, type BenchSize, BENCH_SIZES, benchMarkdown, runBench } from './bench.js';
+import { BENCH_SIZES, type BenchOptions, type BenchReport, type BenchSize, benchMarkdown, runBench } from './bench.js';
 import type { BenchCommandOptions } from './bench-options.js';
 import { UsageError } from './errors.js';
 

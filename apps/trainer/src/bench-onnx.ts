@@ -1,8 +1,8 @@
-import { interleavedMedians } from './bench-timing.js';
 import { createModel, initParams } from '@staircase/core';
+import { interleavedMedians } from './bench-timing.js';
 import '@staircase/ladder';
 import '@staircase/staircase';
-import { OnnxModel, exportModel } from '@staircase/backend-onnx';
+import { exportModel, OnnxModel } from '@staircase/backend-onnx';
 
 
 /**

@@ -1,22 +1,22 @@
-import { interleavedMedians } from './bench-timing.js';
 import { cpus, loadavg, platform, totalmem } from 'node:os';
-import { type Model, type ModelState, SeededRandom, createModel } from '@staircase/core';
+import { createModel, type Model, type ModelState, SeededRandom } from '@staircase/core';
+import { interleavedMedians } from './bench-timing.js';
 import '@staircase/ladder';
 import '@staircase/staircase';
 import {
   BACKEND_NAMES,
   type BackendName,
   type Batch,
-  type Tensor,
-  type Tf,
-  type Trainer,
   createParallelTrainer,
   createTrainer,
   disposeReplaced,
   selectBackend,
+  type Tensor,
+  type Tf,
+  type Trainer,
 } from '@staircase/backend-tfjs';
-import { UsageError } from './errors.js';
 import { type MeasureOnnx, type OnnxReport, resolveOnnx } from './bench-onnx.js';
+import { UsageError } from './errors.js';
 import { kindModuleUrls } from './module-entry.js';
 
 export type { MeasureOnnx, OnnxBenchRequest, OnnxBenchResult, OnnxReport } from './bench-onnx.js';

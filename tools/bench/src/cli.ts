@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
 import { addBenchOptions, benchOptionsFrom, emitBenchReport, isUserError, wholeNumber } from '@staircase/trainer';
+import { Command } from 'commander';
 import { DEFAULT_PYTHON, REFERENCE_SCRIPT, runSuite, suiteMarkdown } from './index.js';
 
 /** The `pnpm bench` command line: `staircase bench`'s options plus the PyTorch peer's. */

@@ -1,0 +1,25 @@
+import ort from 'onnxruntime-node';
+import '@staircase/ladder'; import '@staircase/staircase';
+import { createModel, initParams } from '@staircase/core';
+import { exportModel, OnnxModel } from '@staircase/backend-onnx';
+
+import fs from 'node:fs';
+const kind = process.argv[2] ?? 'transformer-xl';
+const core = { vocabSize: 256, dModel: 256, heads: 4, layers: 2, dFF: 1024, dropout: 0, position: { type: 'relative', maxDistance: 256 }, seed: 0 };
+const kinds = { 'transformer-xl': { kind: 'transformer-xl', memory: 128 }, n2: { kind: 'staircase', chunk: 64, passes: 2 }, n4: { kind: 'staircase', chunk: 32, passes: 4 }, cached: { kind: 'cached-staircase', chunk: 64, passes: 2, cacheChunks: 2 }, ladder: { kind: 'ladder', memory: 128, repeats: 2 } };
+const model = createModel({ ...core, ...kinds[kind] });
+const ex = exportModel(model, initParams(model.paramSpecs(), 0), { segmentTokens: 128, maxPositions: 1024 });
+fs.writeFileSync(`/tmp/prof-${kind}.segment.onnx`, ex.segment);
+const orig = ort.InferenceSession.create.bind(ort.InferenceSession);
+const profile = process.env.PROFILE === '1';
+const extra = JSON.parse(process.env.OPTS ?? '{}'); ort.InferenceSession.create = (m, o) => orig(m, { ...o, ...extra, enableProfiling: profile, profileFilePrefix: `/tmp/prof-${kind}` });
+const onnx = await OnnxModel.load(ex, { device: 'cpu' });
+const V = 256, B = 8, T = 128;
+const tokens = Int32Array.from({ length: B * T }, (_, i) => (i * 7919) % V);
+const s = onnx.stream(B, 'segment');
+for (let i = 0; i < 3; i++) await s.append(tokens, T);
+const t = performance.now();
+for (let i = 0; i < 10; i++) await s.append(tokens, T);
+const ms = (performance.now() - t) / 10;
+console.log(kind, 'ms/batch', ms.toFixed(1), 'tok/s', Math.round(B * T * 1000 / ms));
+await onnx.release();
