@@ -1,18 +1,14 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { evalCommand, headline, infoCommand, sampleCommand } from './commands.js';
-import { addBenchOptions } from './bench-options.js';
+import { addBenchOptions, wholeNumber } from './bench-options.js';
 import { isUserError } from './errors.js';
 import { exportCommand } from './onnx.js';
 import { describePresets } from './presets.js';
 import { train } from './train-loop.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
-const integer = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
-  return n;
-};
+const integer = wholeNumber;
 const number = (value: string) => {
   const n = Number(value);
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
