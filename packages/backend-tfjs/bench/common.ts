@@ -56,7 +56,7 @@ export function reportProfile(info: { kernels: { name: string; kernelTimeMs: unk
   let total = 0;
   for (const k of info.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const shapes = k.name === 'BatchMatMul' || k.name === '_FusedMatMul' || k.name === 'StaircaseXnnBatchMatMul' || k.name === 'Transpose' ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
+    const shapes = k.name === 'StaircaseBatchMatMul' ? `${k.name} ${JSON.stringify(k.inputShapes)} ${JSON.stringify((k as { extraInfo?: unknown }).extraInfo ?? '')}` : k.name === 'BatchMatMul' || k.name === '_FusedMatMul' || k.name === 'StaircaseBatchMatMul' || k.name === 'Transpose' ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
     const e = byName.get(shapes) ?? { ms: 0, n: 0 };
     e.ms += ms;
     e.n++;

@@ -170,7 +170,10 @@ export interface ReplicaLink {
    * partial loss) and waits until every replica has published its own.
    */
   share(local: Float32Array): Promise<void>;
-  /** Elements `[from, to)` of the published vectors summed in replica order (identical bits everywhere). */
+  /**
+   * Elements `[from, to)` of the published vectors summed in replica order (identical bits
+   * everywhere); valid until the next call.
+   */
   sumShared(from: number, to: number): Float32Array;
   /** Resolves once every replica has called it as often. */
   barrier(): Promise<void>;
@@ -353,11 +356,12 @@ class TfjsTrainer implements Trainer {
     const size = host.length - 1;
     await link.share(host);
     const [from, to] = shardOf(size, link.index, link.count);
+    // The loss first: a sum is valid only until the next one (its buffer is reused).
+    const loss = link.sumShared(size, size + 1)[0]!;
     const shard = link.sumShared(from, to);
     let squares = 0;
     for (let i = 0; i < shard.length; i++) squares += shard[i]! * shard[i]!;
     link.optimizer.partials[link.index] = squares;
-    const loss = link.sumShared(size, size + 1)[0]!;
     await link.barrier();
     let total = 0;
     for (let r = 0; r < link.count; r++) total += link.optimizer.partials[r]!;

@@ -4,7 +4,7 @@ import { type TfjsOps, createTfjsOps } from '../src/ops.js';
 import { selectBackend } from '../src/select.js';
 import { gradientSamples, withBackend } from '../src/testing.js';
 import type { Tensor, Tf } from '../src/tf.js';
-import { WASM_MATMUL_KERNEL } from '../src/wasm-matmul.js';
+import { WASM_MATMUL_KERNEL, wasmMatMulFused } from '../src/wasm-matmul.js';
 import { WASM_SCATTER_KERNEL, WASM_SUM_ROWS_KERNEL } from '../src/wasm-heap.js';
 
 let tf: Tf;
@@ -200,7 +200,7 @@ describe('tfjs ops: gradients match finite differences', () => {
   it('on WASM without its own kernels (one-hot gather gradient, explicit transposes)', async () => {
     await withBackend('wasm', ({ tf: t }) => expectGradients(t, createTfjsOps(t, { wasmKernels: false })));
   });
-  it('on WASM (auto: own kernels: XNNPACK matMul, scatter-add gather gradient, fused row sums)', async () => {
+  it('on WASM (auto: own kernels: SIMD matMul, scatter-add gather gradient, fused row sums)', async () => {
     await withBackend('wasm', ({ tf: t }) => {
       expect(t.getKernel('UnsortedSegmentSum', 'wasm')).toBeUndefined(); // why the one-hot path exists
       const o = createTfjsOps(t);
@@ -210,6 +210,8 @@ describe('tfjs ops: gradients match finite differences', () => {
       expectGradients(t, o);
       // The checks above ran this package's kernels (registered on first use), not the fallbacks.
       expect(t.getKernel(WASM_MATMUL_KERNEL, 'wasm')).toBeDefined();
+      // selectBackend enabled relaxed SIMD, so the kernel runs fused multiply-adds.
+      expect(wasmMatMulFused(t)).toBe(true);
       expect(t.getKernel(WASM_SCATTER_KERNEL, 'wasm')).toBeDefined();
       expect(t.getKernel(WASM_SUM_ROWS_KERNEL, 'wasm')).toBeDefined();
     });
