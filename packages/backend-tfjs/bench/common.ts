@@ -32,6 +32,7 @@ export function kindConfig(kind: string, d = 256): Record<string, unknown> {
   const extra: Record<string, Record<string, unknown>> = {
     'transformer-xl': { memory: 128 },
     staircase: { chunk: 64, passes: 2 },
+    'staircase-n4': { kind: 'staircase', chunk: 32, passes: 4 },
     'cached-staircase': { chunk: 64, passes: 2, cacheChunks: 2 },
     ladder: { memory: 128, repeats: 2 },
   };

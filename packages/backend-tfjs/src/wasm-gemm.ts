@@ -243,6 +243,7 @@ export class WasmGemm {
    */
   readonly fused: boolean;
   private readonly kernels: Kernels;
+  private buffer = { pointer: 0, bytes: 0 };
 
   constructor(
     private readonly memory: WebAssembly.Memory,
@@ -267,17 +268,30 @@ export class WasmGemm {
     const nPanels = Math.ceil(n / NR);
     const packedB = Math.min(KC, k) * nPanels * NR;
     const packedA = Math.min(KC, k) * Math.ceil(Math.min(MC, m) / MR) * MR;
-    // One allocation for both packed blocks and an edge tile; malloc may grow (and so replace) the buffer.
-    const scratch = this.heap.malloc(4 * (packedB + packedA + MR * NR) + 16);
-    try {
-      const base = (scratch + 15) & ~15;
-      const space: Space = { f: new Float32Array(this.memory.buffer), bp: base >> 2, ap: (base >> 2) + packedB, tile: (base >> 2) + packedB + packedA };
-      for (let e = 0; e < batch; e++) {
-        this.product(problem, space, (problem.a >> 2) + e * problem.strideA, (problem.b >> 2) + e * problem.strideB, (problem.c >> 2) + e * m * n);
-      }
-    } finally {
-      this.heap.free(scratch);
+    const base = this.scratch(4 * (packedB + packedA + MR * NR));
+    // The view is taken after the allocation: growing the memory replaces its buffer.
+    const space: Space = { f: new Float32Array(this.memory.buffer), bp: base >> 2, ap: (base >> 2) + packedB, tile: (base >> 2) + packedB + packedA };
+    for (let e = 0; e < batch; e++) {
+      this.product(problem, space, (problem.a >> 2) + e * problem.strideA, (problem.b >> 2) + e * problem.strideB, (problem.c >> 2) + e * m * n);
     }
+  }
+
+  /** Frees the packing buffer (the instance allocates a new one if used again). */
+  dispose(): void {
+    if (this.buffer.bytes > 0) this.heap.free(this.buffer.pointer);
+    this.buffer = { pointer: 0, bytes: 0 };
+  }
+
+  /**
+   * A 16-byte aligned packing buffer of at least `bytes`, kept between calls (at most ~1.2 MiB at
+   * d 1024): one allocation per size increase instead of a malloc and free per product.
+   */
+  private scratch(bytes: number): number {
+    if (this.buffer.bytes < bytes) {
+      this.dispose();
+      this.buffer = { pointer: this.heap.malloc(bytes + 16), bytes };
+    }
+    return (this.buffer.pointer + 15) & ~15;
   }
 
   /** One product; `a0`, `b0`, `c0` are float indices into `space.f`. */

@@ -75,7 +75,7 @@ describe('WasmGemm', () => {
     });
   }
 
-  it('broadcasts a stride-0 operand, writes zeros for k = 0 and frees its scratch', () => {
+  it('broadcasts a stride-0 operand, writes zeros for k = 0, keeps one packing buffer and frees it', () => {
     const memory = new WebAssembly.Memory({ initial: 4 });
     const heap = heapOf(memory);
     const gemm = new WasmGemm(memory, heap);
@@ -93,9 +93,12 @@ describe('WasmGemm', () => {
       const want = reference(a, b.subarray(e * k * n), m, n, k, false, false);
       for (let i = 0; i < m * n; i++) expect(c[e * m * n + i]).toBeCloseTo(want[i]!, 4);
     }
+    gemm.run({ m, n, k, transposeA: false, transposeB: false, batch: 3, a: pa, b: pb, c: pc, strideA: 0, strideB: k * n });
+    expect(heap.live()).toBe(4); // a, b, c and one packing buffer, kept across runs
     c.fill(5);
     gemm.run({ m, n, k: 0, transposeA: false, transposeB: false, batch: 3, a: pa, b: pb, c: pc, strideA: 0, strideB: 0 });
     expect([...new Float32Array(memory.buffer, pc, 3 * m * n)].every((v) => v === 0)).toBe(true);
+    gemm.dispose();
     expect(heap.live()).toBe(3);
   });
 });
