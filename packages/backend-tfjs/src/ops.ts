@@ -4,6 +4,7 @@ import type { Tensor, Tf } from './tf.js';
 import { createFusedOps, isTrailing } from './fused.js';
 import { wasmMatMul, wasmMatMulSupported } from './wasm-matmul.js';
 import { wasmHeapSupported, wasmScatterAddRows, wasmSumRows } from './wasm-heap.js';
+import { wasmConcat, wasmConcatApplies, wasmSlice, wasmSliceSize } from './wasm-copy.js';
 
 /** How {@link createTfjsOps} differentiates `gather` with respect to its table. */
 export type GatherGradient = 'auto' | 'one-hot' | 'native';
@@ -31,7 +32,9 @@ export interface TfjsOpsOptions {
    * backward pass) on a register-blocked SIMD kernel, 2–2.5× XNNPACK's speed and ~40× the
    * backend's scalar loop (`wasm-gemm.ts`, `wasm-matmul.ts`); the
    * gather gradient as a scatter-add, and bias, gain and LayerNorm gradients that sum rows with a
-   * streaming kernel instead of a transposing reduction (`wasm-heap.ts`, `fused.ts`). Default: on wherever
+   * streaming kernel instead of a transposing reduction (`wasm-heap.ts`, `fused.ts`); `slice` and
+   * `concat` as block copies on the heap instead of JavaScript loops over a copy of every input
+   * (`wasm-copy.ts`). Default: on wherever
    * the WASM backend's internals allow it; ignored on other backends.
    */
   readonly wasmKernels?: boolean;
@@ -120,8 +123,11 @@ export function createTfjsOps(tf: Tf, options: TfjsOpsOptions = {}): TfjsOps {
 
     reshape: (x, shape) => tf.reshape(x, [...shape]),
     transpose: (x, perm) => tf.transpose(x, [...perm]),
-    concat: (xs, axis) => tf.concat([...xs], axis),
-    slice: (x, begin, size) => tf.slice(x, [...begin], [...size]),
+    concat: (xs, axis) => (heapKernels() && wasmConcatApplies(xs, axis) ? wasmConcat(tf, xs, axis) : tf.concat([...xs], axis)),
+    slice: (x, begin, size) => {
+      const fast = heapKernels() ? wasmSliceSize(x, begin, size) : null;
+      return fast ? wasmSlice(tf, x, begin, fast) : tf.slice(x, [...begin], [...size]);
+    },
 
     add: (a, b) => (heapKernels() && isTrailing(a, b) ? fused.addTrailing(a, b) : heapKernels() && isTrailing(b, a) ? fused.addTrailing(b, a) : tf.add(a, b)),
     sub: (a, b) => tf.sub(a, b),

@@ -170,11 +170,13 @@ export interface ReplicaLink {
    * partial loss) and waits until every replica has published its own.
    */
   share(local: Float32Array): Promise<void>;
-  /**
-   * Elements `[from, to)` of the published vectors summed in replica order (identical bits
-   * everywhere); valid until the next call.
-   */
+  /** Elements `[from, to)` of the published vectors summed in replica order (identical bits everywhere). */
   sumShared(from: number, to: number): Float32Array;
+  /**
+   * This replica's shard `[from, to)` of the published vectors, summed in replica order into its
+   * own slot (a view of shared memory, valid until the next publication), with its squared norm.
+   */
+  reduceShard(from: number, to: number): { values: Float32Array; squares: number };
   /** Resolves once every replica has called it as often. */
   barrier(): Promise<void>;
 }
@@ -356,11 +358,8 @@ class TfjsTrainer implements Trainer {
     const size = host.length - 1;
     await link.share(host);
     const [from, to] = shardOf(size, link.index, link.count);
-    // The loss first: a sum is valid only until the next one (its buffer is reused).
     const loss = link.sumShared(size, size + 1)[0]!;
-    const shard = link.sumShared(from, to);
-    let squares = 0;
-    for (let i = 0; i < shard.length; i++) squares += shard[i]! * shard[i]!;
+    const { values: shard, squares } = link.reduceShard(from, to);
     link.optimizer.partials[link.index] = squares;
     await link.barrier();
     let total = 0;

@@ -19,6 +19,11 @@
  * written out below from the instruction encodings of the WebAssembly core and SIMD specifications.
  */
 
+import {assembleModule, 
+  BR_IF_LOOP, ELSE, END, F32X4_ADD, F32X4_MUL, F32X4_RELAXED_MADD, I32, I32_ADD, I32_SUB, IF, i32Const, LOOP, loadSplat, localGet, localSet, localTee, shuffleLanes, V128, V128_ZERO,v128Load, v128Store,
+  type WasmFunction, 
+} from './wasm-asm.js';
+
 /** Rows of the output tile the micro-kernel keeps in registers. */
 const MR = 4;
 /** Columns of the output tile (two f32x4 vectors per row). */
@@ -28,61 +33,13 @@ const KC = 256;
 /** Rows of one packed `A` block: 128 × 256 floats, 128 KiB, stays in L2. */
 const MC = 128;
 
-// ---- a tiny WebAssembly assembler: just what the micro-kernel needs --------------------------
-
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n) byte |= 0x80;
-    out.push(byte);
-  } while (n);
-  return out;
-};
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(byte & 0x40)) || (n === -1 && byte & 0x40)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-};
-const simd = (op: number) => [0xfd, ...uleb(op)];
-const localGet = (i: number) => [0x20, ...uleb(i)];
-const localSet = (i: number) => [0x21, ...uleb(i)];
-const localTee = (i: number) => [0x22, ...uleb(i)];
-const i32Const = (v: number) => [0x41, ...sleb(v)];
-const I32_ADD = 0x6a;
-const I32_SUB = 0x6b;
-const LOOP = [0x03, 0x40];
-const IF = [0x04, 0x40];
-const ELSE = 0x05;
-const END = 0x0b;
-const BR_IF_LOOP = [0x0d, 0];
-/** `v128.load` / `v128.store` / `v128.load32_splat` with a constant byte offset (alignment hint 4 bytes). */
-const v128Load = (offset: number) => [...simd(0x00), 2, ...uleb(offset)];
-const v128Store = (offset: number) => [...simd(0x0b), 2, ...uleb(offset)];
-const loadSplat = (offset: number) => [...simd(0x09), 2, ...uleb(offset)];
-const V128_ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)];
-const F32X4_ADD = simd(0xe4);
-const F32X4_MUL = simd(0xe6);
-/** `f32x4.relaxed_madd(a, b, c)` = a·b + c, fused where the CPU has FMA. */
-const F32X4_RELAXED_MADD = simd(0x105);
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-/** `i8x16.shuffle` picking f32 lanes: 0–3 from the first operand, 4–7 from the second. */
-const shuffleLanes = (lanes: [number, number, number, number]) => [...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
-
 /**
  * `block(a, b, c, kc, panels, ldc, accumulate)`: for each of `panels` packed `A` panels (4 rows ×
  * kc, stored `[kc][4]`, consecutive from byte `a`) it multiplies by the packed `B` panel at `b`
  * (kc × 8, stored `[kc][8]`) and writes the 4 × 8 tile to `c` (row stride `ldc` bytes), adding to
  * what is there when `accumulate` ≠ 0; the next panel's tile is 4 rows further down.
  */
-function blockBody(fma: boolean): number[] {
+function blockFunction(fma: boolean): WasmFunction {
   const V = NR / 4;
   const [A, B, C, K, PANELS, LDC, ACCUMULATE] = [0, 1, 2, 3, 4, 5, 6]; // parameters
   const [STEP, AP, CP, PTR] = [7, 8, 9, 10]; // i32 locals
@@ -121,8 +78,8 @@ function blockBody(fma: boolean): number[] {
     for (let v = 0; v < V; v++) code.push(...localGet(CP), ...localGet(acc(r, v)), ...v128Store(16 * v));
     code.push(...localGet(CP), ...localGet(LDC), I32_ADD, ...localSet(CP));
   }
-  code.push(...localGet(PANELS), ...i32Const(1), I32_SUB, ...localTee(PANELS), ...BR_IF_LOOP, END, END);
-  return [2, 4, I32, ...uleb(MR * V + V + 1), V128, ...code];
+  code.push(...localGet(PANELS), ...i32Const(1), I32_SUB, ...localTee(PANELS), ...BR_IF_LOOP, END);
+  return { name: 'block', params: new Array<number>(7).fill(I32), results: [], locals: [[4, I32], [MR * V + V + 1, V128]], code };
 }
 
 /**
@@ -130,14 +87,14 @@ function blockBody(fma: boolean): number[] {
  * then steps `src` by `ldSrc` bytes and `dst` by the copied width. Packs a panel whose rows are
  * contiguous in the source (`B` as stored, `A` stored transposed).
  */
-function copyBody(vectors: number): number[] {
+function copyFunction(name: string, vectors: number): WasmFunction {
   const [SRC, LD, DST, COUNT] = [0, 1, 2, 3];
   const code: number[] = [...LOOP];
   for (let v = 0; v < vectors; v++) code.push(...localGet(DST), ...localGet(SRC), ...v128Load(16 * v), ...v128Store(16 * v));
   code.push(...localGet(SRC), ...localGet(LD), I32_ADD, ...localSet(SRC));
   code.push(...localGet(DST), ...i32Const(16 * vectors), I32_ADD, ...localSet(DST));
-  code.push(...localGet(COUNT), ...i32Const(1), I32_SUB, ...localTee(COUNT), ...BR_IF_LOOP, END, END);
-  return [0, ...code];
+  code.push(...localGet(COUNT), ...i32Const(1), I32_SUB, ...localTee(COUNT), ...BR_IF_LOOP, END);
+  return { name, params: [I32, I32, I32, I32], results: [], locals: [], code };
 }
 
 /**
@@ -145,7 +102,7 @@ function copyBody(vectors: number): number[] {
  * each, into `[4·groups][4]` at `dst`, one output row every `dstStride` bytes. Packs `A` as stored
  * (4 rows into a panel) and `B` stored transposed (two calls fill the 8-wide panel's halves).
  */
-function transposeBody(dstStride: number): number[] {
+function transposeFunction(name: string, dstStride: number): WasmFunction {
   const [SRC, LD, DST, GROUPS] = [0, 1, 2, 3];
   const ROW = 4; // i32 local: the current source row
   const v = (i: number) => 5 + i; // v128 locals: 4 rows in, 4 half-interleaved
@@ -167,8 +124,8 @@ function transposeBody(dstStride: number): number[] {
   });
   code.push(...localGet(SRC), ...i32Const(16), I32_ADD, ...localSet(SRC));
   code.push(...localGet(DST), ...i32Const(4 * dstStride), I32_ADD, ...localSet(DST));
-  code.push(...localGet(GROUPS), ...i32Const(1), I32_SUB, ...localTee(GROUPS), ...BR_IF_LOOP, END, END);
-  return [2, 1, I32, 8, V128, ...code];
+  code.push(...localGet(GROUPS), ...i32Const(1), I32_SUB, ...localTee(GROUPS), ...BR_IF_LOOP, END);
+  return { name, params: [I32, I32, I32, I32], results: [], locals: [[1, I32], [8, V128]], code };
 }
 
 /**
@@ -176,25 +133,10 @@ function transposeBody(dstStride: number): number[] {
  * (packing into 4- and 8-wide panels). Memory is imported as `env.memory`.
  */
 export function gemmModule(options: { fma: boolean; sharedMemory: boolean }): Uint8Array<ArrayBuffer> {
-  const functions: [string, number, number[]][] = [
-    ['block', 0, blockBody(options.fma)],
-    ['copyA', 1, copyBody(MR / 4)],
-    ['copyB', 1, copyBody(NR / 4)],
-    ['transposeA', 1, transposeBody(4 * MR)],
-    ['transposeB', 1, transposeBody(4 * NR)],
-  ];
-  const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
-  const name = (s: string) => [...uleb(s.length), ...new TextEncoder().encode(s)];
-  // A shared memory must be imported as shared, with a maximum; 65 536 pages is wasm32's limit.
-  const limits = options.sharedMemory ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [2, 0x60, 7, ...new Array<number>(7).fill(I32), 0, 0x60, 4, I32, I32, I32, I32, 0]), // (i32 × 7) → (), (i32 × 4) → ()
-    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, ...limits]),
-    ...section(3, [functions.length, ...functions.map(([, type]) => type)]),
-    ...section(7, [functions.length, ...functions.flatMap(([n], i) => [...name(n), 0x00, i])]),
-    ...section(10, [functions.length, ...functions.flatMap(([, , body]) => [...uleb(body.length), ...body])]),
-  ]);
+  return assembleModule(
+    [blockFunction(options.fma), copyFunction('copyA', MR / 4), copyFunction('copyB', NR / 4), transposeFunction('transposeA', 4 * MR), transposeFunction('transposeB', 4 * NR)],
+    options,
+  );
 }
 
 /** The module's exports (byte addresses, see the functions' comments). */

@@ -6,6 +6,7 @@ import { gradientSamples, withBackend } from '../src/testing.js';
 import type { Tensor, Tf } from '../src/tf.js';
 import { WASM_MATMUL_KERNEL, wasmMatMulFused } from '../src/wasm-matmul.js';
 import { WASM_SCATTER_KERNEL, WASM_SUM_ROWS_KERNEL } from '../src/wasm-heap.js';
+import { WASM_CONCAT_KERNEL, WASM_SLICE_KERNEL } from '../src/wasm-copy.js';
 
 let tf: Tf;
 let ops: TfjsOps;
@@ -221,6 +222,38 @@ describe('tfjs ops: gradients match finite differences', () => {
       const o = createTfjsOps(t, { gatherGradient: 'native' });
       const table = t.ones([3, 2]);
       expect(() => t.grad((x: Tensor) => t.sum(o.gather(x, o.constantInt([0, 2], [2]))))(table)).toThrow();
+    });
+  });
+});
+
+describe('tfjs ops: slice and concat by block copy on WASM', () => {
+  it('equal the backend\'s own slice and concat for every rank, region and axis, float32 and int32', async () => {
+    await withBackend('wasm', ({ tf: t }) => {
+      const o = createTfjsOps(t);
+      let seed = 7;
+      const next = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % n;
+      };
+      for (let trial = 0; trial < 60; trial++) {
+        const rank = 1 + (trial % 4);
+        const shape = Array.from({ length: rank }, () => 1 + next(6));
+        const dtype = trial % 3 === 0 ? 'int32' : 'float32';
+        const x = t.tidy(() => t.cast(t.reshape(t.range(0, shape.reduce((p, q) => p * q, 1)), shape), dtype));
+        const begin = shape.map((n) => next(n));
+        const size = shape.map((n, d) => (next(4) === 0 ? -1 : next(n - begin[d]! + 1)));
+        expect(values(o.slice(x, begin, size)), `slice ${JSON.stringify({ shape, begin, size })}`).toEqual(values(t.slice(x, begin, size)));
+        const axis = next(rank) - (trial % 2 === 0 ? rank : 0); // negative half the time
+        const other = t.tidy(() => {
+          const s = [...shape];
+          s[(axis + rank) % rank] = 1 + next(3);
+          return t.cast(t.randomUniform(s, -9, 9, 'float32', trial), dtype);
+        });
+        expect(values(o.concat([x, other, x], axis)), `concat ${JSON.stringify({ shape, axis })}`).toEqual(values(t.concat([x, other, x], axis)));
+        t.dispose([x, other]);
+      }
+      expect(t.getKernel(WASM_SLICE_KERNEL, 'wasm')).toBeDefined();
+      expect(t.getKernel(WASM_CONCAT_KERNEL, 'wasm')).toBeDefined();
     });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Messages between a data-parallel trainer (replica 0, on the caller's thread) and its worker
  * replicas. Gradients do not travel in messages: each replica writes its packed gradients into its
- * slot of one SharedArrayBuffer ({@link GradientSlots}) and the messages only say "written" and "go".
+ * slot of one shared memory (`GradientSlots`) and the messages only say "written" and "go".
  */
 import type { Checkpoint } from '../checkpoint.js';
 import type { ResolvedTrainerOptions } from '../train.js';
@@ -21,9 +21,8 @@ export interface InitCommand {
   readonly kindModules: readonly string[];
   readonly index: number;
   readonly count: number;
-  readonly shared: SharedArrayBuffer;
-  /** The parameters and AdamW moments shared by all replicas (see `shared-adamw.ts`). */
-  readonly optimizer: SharedArrayBuffer;
+  /** The group's shared memory: gradient slots, parameters and AdamW moments (`replica-memory.ts`). */
+  readonly memory: WebAssembly.Memory;
   /** Floats per replica slot: every parameter, then the loss. */
   readonly width: number;
 }
@@ -62,57 +61,4 @@ export interface ReadySignal {
 export interface GoSignal {
   readonly op: 'reduce-go';
   readonly seq: number;
-}
-
-/**
- * The shared gradient buffer: two regions (alternating by reduction parity, so a fast replica
- * writing the next reduction never overwrites a slot a slow one is still reading), each with one
- * slot of `width` floats per replica.
- */
-export class GradientSlots {
-  private readonly view: Float32Array;
-  private out = new Float32Array(0);
-
-  constructor(
-    readonly shared: SharedArrayBuffer,
-    readonly count: number,
-    readonly width: number,
-  ) {
-    this.view = new Float32Array(shared);
-    if (this.view.length !== 2 * count * width) throw new Error(`internal: gradient buffer of ${this.view.length} floats, expected ${2 * count * width}`);
-  }
-
-  /** A buffer for `count` replicas' vectors of `width` floats. */
-  static allocate(count: number, width: number): GradientSlots {
-    return new GradientSlots(new SharedArrayBuffer(2 * count * width * 4), count, width);
-  }
-
-  /** Writes replica `index`'s vector for reduction `seq`. */
-  write(seq: number, index: number, values: Float32Array): void {
-    if (values.length !== this.width) throw new Error(`internal: ${values.length} gradient values, expected ${this.width}`);
-    this.view.set(values, this.offset(seq, index));
-  }
-
-  /**
-   * Elements `[from, to)` of the sum of every replica's vector for reduction `seq`, added in
-   * replica order in float32, so every replica computes the same bits. The result is valid until
-   * the next call (its buffer is reused: `slice` of shared memory copies ~4× slower than this loop).
-   */
-  sum(seq: number, from = 0, to = this.width): Float32Array {
-    const n = to - from;
-    if (this.out.length < n) this.out = new Float32Array(n);
-    const out = this.out.subarray(0, n);
-    const view = this.view;
-    const first = this.offset(seq, 0) + from;
-    for (let i = 0; i < n; i++) out[i] = view[first + i]!;
-    for (let r = 1; r < this.count; r++) {
-      const base = this.offset(seq, r) + from;
-      for (let i = 0; i < n; i++) out[i]! += view[base + i]!;
-    }
-    return out;
-  }
-
-  private offset(seq: number, index: number): number {
-    return ((seq % 2) * this.count + index) * this.width;
-  }
 }

@@ -13,9 +13,10 @@ import type { Checkpoint, HostModelState } from '../checkpoint.js';
 import type { Batch, CheckpointExtras, EvalResult, ReplicaLink, StepResult, Trainer, TrainerOptions } from '../train.js';
 import { createReplicaTrainer, createTrainer, resolveTrainerOptions } from '../train.js';
 import type { Tf } from '../tf.js';
-import { type Command, type GoSignal, GradientSlots, type ReadySignal, type Reply, type WireBatch, type WorkerTrainerOptions } from './protocol.js';
+import type { Command, GoSignal, ReadySignal, Reply, WireBatch, WorkerTrainerOptions } from './protocol.js';
+import { type GradientSlots, ReplicaMemory } from './replica-memory.js';
 import { joinStateRows, sliceStateRows } from './rows.js';
-import { SharedOptimizerState } from './shared-adamw.js';
+import type { SharedOptimizerState } from './shared-adamw.js';
 
 const parallelSchema = z.strictObject({
   /**
@@ -72,8 +73,7 @@ export async function createParallelTrainer(model: Model, options: ParallelTrain
   const url = await workerScript(par.workerUrl);
   const count = par.workers;
   const width = model.paramSpecs().reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0) + 1;
-  const slots = GradientSlots.allocate(count, width);
-  const optimizer = SharedOptimizerState.allocate(width - 1, count);
+  const shared = ReplicaMemory.allocate(count, width);
   const handles = Array.from({ length: count - 1 }, () => new WorkerHandle(new Worker(url)));
   const { tf: _tf, ...wireOptions } = resolved;
   try {
@@ -87,8 +87,7 @@ export async function createParallelTrainer(model: Model, options: ParallelTrain
           kindModules: par.kindModules,
           index: i + 1,
           count,
-          shared: slots.shared,
-          optimizer: optimizer.shared,
+          memory: shared.memory,
           width,
         }),
       ),
@@ -97,7 +96,7 @@ export async function createParallelTrainer(model: Model, options: ParallelTrain
     for (const h of handles) h.terminate();
     throw new Error(`createParallelTrainer: a worker failed to start: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const local = createReplicaTrainer(model, { ...resolved, tf }, new CallerLink(slots, handles, optimizer));
+  const local = createReplicaTrainer(model, { ...resolved, tf }, new CallerLink(shared.slots, handles, shared.optimizer));
   return new ParallelTrainer(local, handles, count);
 }
 
@@ -214,6 +213,10 @@ class CallerLink implements ReplicaLink {
 
   sumShared(from: number, to: number): Float32Array {
     return this.slots.sum(this.shares, from, to);
+  }
+
+  reduceShard(from: number, to: number): { values: Float32Array; squares: number } {
+    return this.slots.reduceInto(this.shares, this.index, from, to);
   }
 
   async barrier(): Promise<void> {

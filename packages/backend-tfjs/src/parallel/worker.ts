@@ -8,8 +8,9 @@ import { parentPort } from 'node:worker_threads';
 import { createModel } from '@staircase/core';
 import { selectBackend } from '../select.js';
 import { type ReplicaLink, type Trainer, createReplicaTrainer } from '../train.js';
-import { SharedOptimizerState } from './shared-adamw.js';
-import { type GoSignal, GradientSlots, type InitCommand, type ReadySignal, type Reply, type Request } from './protocol.js';
+import type { GoSignal, InitCommand, ReadySignal, Reply, Request } from './protocol.js';
+import { type GradientSlots, ReplicaMemory } from './replica-memory.js';
+import type { SharedOptimizerState } from './shared-adamw.js';
 
 const port = parentPort;
 if (!port) throw new Error('@staircase/backend-tfjs parallel-worker must run as a worker thread');
@@ -41,6 +42,10 @@ class WorkerLink implements ReplicaLink {
     return this.slots.sum(this.shares, from, to);
   }
 
+  reduceShard(from: number, to: number): { values: Float32Array; squares: number } {
+    return this.slots.reduceInto(this.shares, this.index, from, to);
+  }
+
   async barrier(): Promise<void> {
     const seq = this.seq++;
     port!.postMessage({ op: 'reduce-ready', seq } satisfies ReadySignal);
@@ -61,8 +66,8 @@ async function init(cmd: InitCommand): Promise<void> {
   for (const spec of cmd.kindModules) await import(spec);
   const { tf } = await selectBackend({ backend: cmd.backend });
   const model = createModel(cmd.config);
-  const slots = new GradientSlots(cmd.shared, cmd.count, cmd.width);
-  link = new WorkerLink(cmd.index, cmd.count, slots, new SharedOptimizerState(cmd.optimizer, cmd.width - 1, cmd.count));
+  const shared = new ReplicaMemory(cmd.memory, cmd.count, cmd.width);
+  link = new WorkerLink(cmd.index, cmd.count, shared.slots, shared.optimizer);
   trainer = createReplicaTrainer(model, { ...cmd.options, tf }, link);
 }
 
