@@ -2,7 +2,7 @@
  * The ceiling a WASM matmul kernel works under: peak f32x4 arithmetic of this machine's V8, one
  * thread, in a loop of 8 independent accumulators (no memory traffic), with separate
  * `f32x4.mul` + `f32x4.add` and with relaxed SIMD's fused `f32x4.relaxed_madd`. Compare with what
- * the matmuls reach (`train-speed.js --profile`; docs/BENCHMARKS.md, "Where the training gap is").
+ * the matmul kernel reaches (`src/wasm-gemm.ts`; docs/BENCHMARKS.md, "The training speed").
  *
  *   node packages/backend-tfjs/bench/wasm-simd-peak.mjs
  *
