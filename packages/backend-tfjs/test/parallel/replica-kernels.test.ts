@@ -15,7 +15,7 @@ describe('replica kernels (WASM SIMD on shared memory)', () => {
         const stride = 64; // floats between the sources
         const start = 4 + (n % 3); // not 16-byte aligned for some n
         const inputs = Array.from({ length: count }, (_, r) => values(n, r + n));
-        inputs.forEach((v, r) => f.set(v, start + r * stride));
+        for (const [r, v] of inputs.entries()) f.set(v, start + r * stride);
         const sources = inputs.map((_, r) => f.subarray(start + r * stride, start + r * stride + n));
         const into = count - 1; // the last source receives the sum
         const squares = kernels.reduce(sources[into]!, sources);
@@ -35,7 +35,7 @@ describe('replica kernels (WASM SIMD on shared memory)', () => {
     const n = 11;
     const [g, p, m, v] = [values(n, 1), values(n, 2), values(n, 3).map(Math.abs), values(n, 4).map((x) => x * x)];
     const at = [0, 16, 32, 48];
-    [g, p, m, v].forEach((a, i) => f.set(a, at[i]!));
+    for (const [i, a] of [g, p, m, v].entries()) f.set(a, at[i]!);
     const view = (i: number) => f.subarray(at[i]!, at[i]! + n);
     const c = { b1: 0.9, b2: 0.999, step: 1e-3 / (1 - 0.9 ** 3), unbias2: 1 / (1 - 0.999 ** 3), eps: 1e-8, keep: 1 - 1e-3 * 0.01, scale: 0.5 };
     kernels.adamw(view(0), view(1), view(2), view(3), c);
