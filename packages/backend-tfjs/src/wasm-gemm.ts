@@ -4,7 +4,7 @@
  *
  * Why our own: tfjs-backend-wasm 4.22 multiplies through XNNPACK at 16–18 GFLOP/s on one core of
  * this project's reference machine, about 35 % of what its f32x4 units can do (42–50 GFLOP/s,
- * `bench/wasm-simd-peak.mjs`), and runs transposed or batched products in a scalar loop. The
+ * `bench/wasm-simd-peak.ts`), and runs transposed or batched products in a scalar loop. The
  * micro-kernel here keeps a 4 × 8 tile of the output in eight SIMD registers and, where the engine
  * supports relaxed SIMD, updates it with fused multiply-adds (`f32x4.relaxed_madd`): separate
  * multiplies and adds leave the kernel bound by instruction issue at about 25 GFLOP/s, the fused
