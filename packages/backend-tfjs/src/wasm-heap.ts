@@ -17,13 +17,14 @@ export const WASM_SCATTER_KERNEL = 'StaircaseScatterAddRows';
 export const WASM_SUM_ROWS_KERNEL = 'StaircaseSumRows';
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` this kernel uses. */
-interface WasmHeap {
+export interface WasmHeap {
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  makeOutput(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
   wasm: { HEAPU8: Uint8Array };
 }
 
-function heap(backend: KernelBackend): WasmHeap | null {
+/** The WASM backend's heap access, or null where `backend` is not tfjs-backend-wasm 4.x. */
+export function heap(backend: KernelBackend): WasmHeap | null {
   const b = backend as unknown as Partial<WasmHeap>;
   return typeof b.dataIdMap?.get === 'function' && typeof b.makeOutput === 'function' && b.wasm?.HEAPU8 instanceof Uint8Array ? (b as WasmHeap) : null;
 }

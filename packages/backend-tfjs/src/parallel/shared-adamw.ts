@@ -32,7 +32,7 @@ export class SharedOptimizerState {
     readonly kernels: ReplicaKernels,
   ) {
     this.partials = new Float64Array(buffer, byteOffset, count);
-    const base = byteOffset + 16 * Math.ceil(count / 2);
+    const base = byteOffset + partialsBytes(count);
     const span = 4 * padded(size);
     this.params = new Float32Array(buffer, base, size);
     this.m = new Float32Array(buffer, base + span, size);
@@ -41,9 +41,12 @@ export class SharedOptimizerState {
 
   /** Bytes the layout takes for `size` parameters and `count` replicas (a multiple of 16). */
   static byteLength(size: number, count: number): number {
-    return 16 * Math.ceil(count / 2) + 3 * 4 * padded(size);
+    return partialsBytes(count) + 3 * 4 * padded(size);
   }
 }
+
+/** One float64 per replica, rounded up to 16 bytes so the arrays after it stay aligned. */
+const partialsBytes = (count: number) => 16 * Math.ceil(count / 2);
 
 /** The elements `[from, to)` of `size` that replica `index` of `count` updates. */
 export function shardOf(size: number, index: number, count: number): [number, number] {
