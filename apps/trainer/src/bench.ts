@@ -298,11 +298,10 @@ function oneLine(e: unknown): string {
 }
 
 /**
- * Runs the benchmark: for every backend and model, training and evaluation throughput, memory and
- * tensor counts, and streaming latency per token; then the derived figures and the ONNX part.
- * No figure is asserted; a model that fails on a backend is recorded with its error and the rest go on.
+ * The size and settings a run of {@link runBench} with these options uses (defaults filled in,
+ * each checked: a bad value is a {@link UsageError}).
  */
-export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+export function resolveBenchSettings(options: BenchOptions = {}): { size: BenchSize; settings: BenchReport['settings'] } {
   const size = options.size ?? 'tiny';
   if (!(BENCH_SIZES as readonly string[]).includes(size)) throw new UsageError(`--size ${size}: expected ${BENCH_SIZES.join(' or ')}`);
   const spec = BENCH_SIZE_SPECS[size];
@@ -315,6 +314,21 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const positions = [...(options.positions ?? spec.positions)].sort((a, b) => a - b);
   if (steps < 1) throw new UsageError('--steps: expected at least 1');
   for (const p of positions) if (!Number.isInteger(p) || p < 1) throw new UsageError(`--positions: expected whole numbers ≥ 1, got ${p}`);
+  return {
+    size,
+    settings: { batch: spec.batch, length: spec.length, vocabSize: spec.vocabSize, steps, warmup, workers, positions, streamTokens, historySegment: spec.historySegment },
+  };
+}
+
+/**
+ * Runs the benchmark: for every backend and model, training and evaluation throughput, memory and
+ * tensor counts, and streaming latency per token; then the derived figures and the ONNX part.
+ * No figure is asserted; a model that fails on a backend is recorded with its error and the rest go on.
+ */
+export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+  const { size, settings } = resolveBenchSettings(options);
+  const spec = BENCH_SIZE_SPECS[size];
+  const { steps, warmup, streamTokens, workers, positions } = settings;
   const models = resolveBenchModels(options.kinds);
   const backends = await resolveBenchBackends(size, options.backends);
   const progress = options.onProgress ?? (() => {});
@@ -339,17 +353,6 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   }
   backends.measured = backends.measured.filter((b) => !backends.skipped.some((s) => s.name === b));
 
-  const scheduleOverhead: BenchFigure[] = [];
-  const streamingRatio: BenchFigure[] = [];
-  for (const r of results) {
-    if (r.stream?.ratio != null) streamingRatio.push({ backend: r.backend, model: r.model, value: r.stream.ratio });
-    const xl = results.find((x) => x.backend === r.backend && x.model === 'transformer-xl');
-    if (r.kind === 'staircase' && r.train && xl?.train) {
-      const n = passesOf(benchModelConfig(size, r.model));
-      scheduleOverhead.push({ backend: r.backend, model: r.model, value: round((r.train.tokensPerS * n) / xl.train.tokensPerS) });
-    }
-  }
-
   const onnx = await resolveOnnx(options.measureOnnx, {
     size,
     models: models.map((id) => ({ id, config: benchModelConfig(size, id) })),
@@ -365,13 +368,59 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   return {
     schema: 'staircase-bench/1',
     size,
-    settings: { batch: spec.batch, length: spec.length, vocabSize: spec.vocabSize, steps, warmup, workers, positions, streamTokens, historySegment: spec.historySegment },
+    settings,
     machine: machine(lastTf, loadAtStart, started),
     backends,
     models: models.map((id) => ({ id, config: benchModelConfig(size, id) })),
     results,
-    derived: { scheduleOverhead, streamingRatio },
+    derived: derive(size, results),
     onnx,
+  };
+}
+
+/** The derived figures of a set of results: schedule overhead (needs Transformer-XL on the same backend) and streaming ratios. */
+function derive(size: BenchSize, results: readonly BenchResult[]): BenchReport['derived'] {
+  const scheduleOverhead: BenchFigure[] = [];
+  const streamingRatio: BenchFigure[] = [];
+  for (const r of results) {
+    if (r.stream?.ratio != null) streamingRatio.push({ backend: r.backend, model: r.model, value: r.stream.ratio });
+    const xl = results.find((x) => x.backend === r.backend && x.model === 'transformer-xl');
+    if (r.kind === 'staircase' && r.train && xl?.train) {
+      const n = passesOf(benchModelConfig(size, r.model));
+      scheduleOverhead.push({ backend: r.backend, model: r.model, value: round((r.train.tokensPerS * n) / xl.train.tokensPerS) });
+    }
+  }
+  return { scheduleOverhead, streamingRatio };
+}
+
+/**
+ * One report from several runs of {@link runBench} with the same size and settings on different
+ * models (e.g. one model at a time, so that each can be measured right next to a peer): results,
+ * models and ONNX results in order, derived figures recomputed over all of them, the machine's load
+ * from the first run's start to the last run's end.
+ */
+export function mergeBenchReports(parts: readonly BenchReport[]): BenchReport {
+  const [first, last] = [parts[0], parts.at(-1)];
+  if (!first || !last) throw new Error('mergeBenchReports: no reports');
+  for (const p of parts) {
+    if (p.size !== first.size || JSON.stringify(p.settings) !== JSON.stringify(first.settings)) {
+      throw new Error('mergeBenchReports: the reports differ in size or settings');
+    }
+  }
+  const results = parts.flatMap((p) => p.results);
+  const skipped = new Map(parts.flatMap((p) => p.backends.skipped).map((s) => [s.name, s]));
+  const onnxParts = parts.map((p) => p.onnx);
+  const onnxMeasured = onnxParts.find((o) => o.status === 'measured');
+  // Where some parts measured ONNX and others did not, the others' reasons are kept.
+  const missed = parts.filter((p) => p.onnx.status !== 'measured').map((p) => `${p.models.map((m) => m.id).join(', ')}: ${p.onnx.status}${p.onnx.reason ? ` (${p.onnx.reason})` : ''}`);
+  return {
+    ...first,
+    machine: { ...first.machine, loadAverage: { start: first.machine.loadAverage.start, end: last.machine.loadAverage.end } },
+    backends: { measured: [...new Set(parts.flatMap((p) => p.backends.measured))], skipped: [...skipped.values()] },
+    models: parts.flatMap((p) => p.models),
+    results,
+    derived: derive(first.size, results),
+    onnx: onnxMeasured ? { status: 'measured', results: onnxParts.flatMap((o) => o.results), ...(missed.length ? { reason: missed.join('; ') } : {}) } : first.onnx,
   };
 }
 

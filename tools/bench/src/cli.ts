@@ -11,9 +11,11 @@ export function program(): Command {
     .option('--threads <n>', "PyTorch's own (intra-op) threads", wholeNumber, 1)
     .option('--blas-threads <n>', "OpenBLAS's threads under PyTorch (default: every core)", wholeNumber)
     .option('--no-pytorch', 'skip the PyTorch peer')
+    .option('--rounds <n>', 'measure every model this many times on both sides, alternating which goes first; targets use the median (memory: the worst)', wholeNumber, 1)
     .action(async (o) => {
       const report = await runSuite({
         ...benchOptionsFrom(o),
+        rounds: o.rounds,
         pytorch:
           o.pytorch === false
             ? false

@@ -110,9 +110,20 @@ export async function runPytorch(
   onProgress: (line: string) => void = () => {},
 ): Promise<PytorchReport> {
   const python = options.python ?? DEFAULT_PYTHON;
-  const script = options.script ?? REFERENCE_SCRIPT;
-  const why = await pytorchUnavailable({ python, script });
+  const why = await pytorchUnavailable(options);
   if (why) return { status: 'unavailable', reason: why, python, results: [] };
+  return measurePytorch(models, settings, options, onProgress);
+}
+
+/** {@link runPytorch} without the check that torch is importable (for a caller that made it once for many runs). */
+export async function measurePytorch(
+  models: readonly { id: string; config: Record<string, unknown> }[],
+  settings: PytorchBenchSettings,
+  options: PytorchOptions = {},
+  onProgress: (line: string) => void = () => {},
+): Promise<PytorchReport> {
+  const python = options.python ?? DEFAULT_PYTHON;
+  const script = options.script ?? REFERENCE_SCRIPT;
   const dir = mkdtempSync(join(tmpdir(), 'staircase-bench-'));
   const results: PytorchResult[] = [];
   try {

@@ -1,0 +1,54 @@
+import { benchMarkdown } from '@staircase/trainer';
+import type { SuiteReport, SuiteRound } from './suite.js';
+
+const round = (x: number, digits = 3) => Number(x.toPrecision(digits));
+const fmt = (x: number | null | undefined) => (x == null ? '–' : x >= 100 ? Math.round(x).toLocaleString('en') : String(round(x)));
+
+function peerTable(r: SuiteRound): string[] {
+  const p = r.pytorch;
+  if (p.status !== 'measured') return [`pytorch: ${p.status}${p.reason ? ` (${p.reason})` : ''}`];
+  const out: string[] = [];
+  const positions = r.staircase.settings.positions;
+  const first = p.results.find((x) => x.measured)?.measured;
+  if (first) out.push(`PyTorch ${first.torch}, BLAS ${first.blas}, ${first.threads} torch thread(s) + ${first.blas_threads ?? first.threads} OpenBLAS thread(s) (\`${p.python}\`).`, '');
+  out.push(`| model | train tok/s | eval tok/s (no grad) | ${positions.map((x) => `stream ms/token @${x}`).join(' | ')} | peak RSS MiB |`);
+  out.push(`|${'---|'.repeat(4 + positions.length)}`);
+  for (const x of p.results) {
+    const m = x.measured;
+    if (!m) {
+      out.push(`| ${x.model} | failed: ${x.error} |${' |'.repeat(2 + positions.length)}`);
+      continue;
+    }
+    out.push(
+      `| ${x.model} | ${fmt(m.train_tokens_per_s)} | ${fmt(m.eval_tokens_per_s)} | ${positions.map((q) => fmt(m.stream_ms_per_token?.[String(q)])).join(' | ')} | ${fmt(m.peak_rss_mb)} |`,
+    );
+  }
+  return out;
+}
+
+/**
+ * The suite as markdown: the targets over all rounds (value = median of the rounds for speed
+ * ratios, worst round for memory; each round's value; met on the combined value and in every
+ * round), then each round's TensorFlow.js and PyTorch tables.
+ */
+export function suiteMarkdown(report: SuiteReport): string {
+  const n = report.rounds.length;
+  const out: string[] = [
+    '### Targets',
+    '',
+    n > 1 ? `${n} rounds; value: the median of the rounds for speed ratios, the worst round for memory.` : 'One round.',
+    '',
+    '| figure | backend | model | value | rounds | target | stretch | met | met every round | note |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const t of report.targets) {
+    out.push(
+      `| ${t.figure} | ${t.backend} | ${t.model} | ${fmt(t.value)} | ${t.rounds.map(fmt).join(', ')} | ${t.target} | ${t.stretch || '–'} | ${t.met} | ${t.metEveryRound} | ${t.note ?? ''} |`,
+    );
+  }
+  for (const [i, r] of report.rounds.entries()) {
+    const title = n > 1 ? ` (round ${i + 1} of ${n})` : '';
+    out.push('', `### TensorFlow.js (\`staircase bench\`)${title}`, '', benchMarkdown(r.staircase).trimEnd(), '', `### PyTorch peer${title}`, '', ...peerTable(r));
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,85 @@
+import {
+  type BenchOptions,
+  type BenchReport,
+  benchModelConfig,
+  mergeBenchReports,
+  resolveBenchModels,
+  resolveBenchSettings,
+  runBench,
+  UsageError,
+} from '@staircase/trainer';
+import { DEFAULT_PYTHON, measurePytorch, type PytorchOptions, type PytorchReport, pytorchUnavailable } from './pytorch.js';
+import { combineRounds, type SuiteTargetRow, type TargetRow, targets } from './targets.js';
+
+/** Options of {@link runSuite}: `staircase bench`'s, plus the PyTorch peer (`false`: skip it) and the rounds. */
+export interface SuiteOptions extends BenchOptions {
+  pytorch?: PytorchOptions | false;
+  /** How many times every model is measured, on both sides (default 1). */
+  rounds?: number;
+}
+
+/** One round: every model measured once by TensorFlow.js (and ONNX Runtime) and once by the peer. */
+export interface SuiteRound {
+  staircase: BenchReport;
+  pytorch: PytorchReport;
+  targets: TargetRow[];
+}
+
+/** The whole bench: each round's measurements and targets, and the targets over all rounds. */
+export interface SuiteReport {
+  schema: 'staircase-bench-suite/2';
+  rounds: SuiteRound[];
+  /** Each target over the rounds (median of the speed ratios, worst of the memory figures). */
+  targets: SuiteTargetRow[];
+}
+
+function mergePeer(parts: readonly PytorchReport[], python: string): PytorchReport {
+  const results = parts.flatMap((p) => p.results);
+  if (results.some((r) => r.measured)) return { status: 'measured', python, results };
+  const reason = parts.map((p) => p.reason).filter(Boolean).join('; ');
+  return { status: 'unavailable', python, results, ...(reason ? { reason } : {}) };
+}
+
+/**
+ * Runs the bench: in each round, model by model, `staircase bench` in-process (TensorFlow.js and
+ * ONNX Runtime) and the PyTorch peer on the same model, so that each ratio compares two measurements
+ * a minute or two apart rather than the two halves of a whole run (this machine's speed drifts by
+ * ±20 % over minutes). Even rounds measure TensorFlow.js first, odd rounds the peer first, so a
+ * steady drift does not favour one side. The peer's availability is checked once.
+ */
+export async function runSuite(options: SuiteOptions = {}): Promise<SuiteReport> {
+  const { pytorch: peerOptions, rounds: roundCount = 1, ...benchOptions } = options;
+  if (!Number.isInteger(roundCount) || roundCount < 1) throw new UsageError(`--rounds: expected a whole number ≥ 1, got ${roundCount}`);
+  const { size, settings } = resolveBenchSettings(benchOptions);
+  const models = resolveBenchModels(benchOptions.kinds);
+  const progress = options.onProgress ?? (() => {});
+  const python = peerOptions === false ? '' : (peerOptions?.python ?? DEFAULT_PYTHON);
+  const unavailable = peerOptions === false ? undefined : await pytorchUnavailable(peerOptions ?? {});
+  const notMeasured: PytorchReport =
+    peerOptions === false ? { status: 'skipped', reason: 'not requested', python, results: [] } : { status: 'unavailable', reason: unavailable ?? '', python, results: [] };
+
+  const rounds: SuiteRound[] = [];
+  for (let r = 0; r < roundCount; r++) {
+    const ours: BenchReport[] = [];
+    const peers: PytorchReport[] = [];
+    for (const id of models) {
+      if (roundCount > 1) progress(`round ${r + 1} of ${roundCount}: ${id}`);
+      const tfjs = async () => ours.push(await runBench({ ...benchOptions, kinds: [id] }));
+      const peer = async () => {
+        if (peerOptions === false || unavailable !== undefined) return;
+        peers.push(await measurePytorch([{ id, config: benchModelConfig(size, id) }], settings, peerOptions ?? {}, progress));
+      };
+      if (r % 2 === 0) {
+        await tfjs();
+        await peer();
+      } else {
+        await peer();
+        await tfjs();
+      }
+    }
+    const staircase = mergeBenchReports(ours);
+    const pytorch = peers.length > 0 ? mergePeer(peers, python) : notMeasured;
+    rounds.push({ staircase, pytorch, targets: targets(staircase, pytorch) });
+  }
+  return { schema: 'staircase-bench-suite/2', rounds, targets: combineRounds(rounds.map((x) => x.targets)) };
+}
