@@ -1,9 +1,10 @@
+import { useAliasingIdentity } from './wasm-identity.js';
 import './gradients.js';
 import type { Ops } from '@staircase/core';
 import type { Tensor, Tf } from './tf.js';
 import { createFusedOps, isTrailing } from './fused.js';
 import { wasmMatMul, wasmMatMulSupported } from './wasm-matmul.js';
-import { wasmHeapSupported, wasmScatterAddRows, wasmSumRows } from './wasm-heap.js';
+import { wasmGatherRows, wasmHeapSupported, wasmScatterAddRows, wasmSumRows } from './wasm-heap.js';
 import { wasmConcat, wasmConcatApplies, wasmSlice, wasmSliceSize } from './wasm-copy.js';
 
 /** How {@link createTfjsOps} differentiates `gather` with respect to its table. */
@@ -32,9 +33,10 @@ export interface TfjsOpsOptions {
    * backward pass) on a register-blocked SIMD kernel at 35–47 GFLOP/s on one core here, against
    * XNNPACK's 16–18 and the backend's scalar loop for those (`wasm-gemm.ts`, `wasm-matmul.ts`); the
    * gather gradient as a scatter-add, and bias, gain and LayerNorm gradients that sum rows with a
-   * streaming kernel instead of a transposing reduction (`wasm-heap.ts`, `fused.ts`); `slice` and
-   * `concat` as block copies on the heap instead of JavaScript loops over a copy of every input
-   * (`wasm-copy.ts`). Default: on wherever
+   * streaming kernel instead of a transposing reduction (`wasm-heap.ts`, `fused.ts`); `gather` as
+   * row copies (`wasm-heap.ts`); `slice` and `concat` as block copies on the heap instead of
+   * JavaScript loops over a copy of every input (`wasm-copy.ts`); and the backend's `Identity` as a
+   * second reference instead of a copy (`wasm-identity.ts`: for the whole process). Default: on wherever
    * the WASM backend's internals allow it; ignored on other backends.
    */
   readonly wasmKernels?: boolean;
@@ -88,7 +90,12 @@ export function createTfjsOps(tf: Tf, options: TfjsOpsOptions = {}): TfjsOps {
     };
   });
   const ownMatMul = () => options.wasmKernels !== false && wasmMatMulSupported(tf);
-  const heapKernels = () => options.wasmKernels !== false && wasmHeapSupported(tf);
+  const heapKernels = () => {
+    if (options.wasmKernels === false || !wasmHeapSupported(tf)) return false;
+    // Installed with the other heap kernels: it changes the WASM backend's Identity for every caller.
+    useAliasingIdentity(tf);
+    return true;
+  };
   // Row sums by this package's WASM kernel (only used while `heapKernels()` holds).
   const fused = createFusedOps(tf, (x) => wasmSumRows(tf, x));
   const product = (a: Tensor, b: Tensor): Tensor => {
@@ -169,11 +176,12 @@ export function createTfjsOps(tf: Tf, options: TfjsOpsOptions = {}): TfjsOps {
       const flat = tf.reshape(indices, [-1]);
       if (nativeGather()) return tf.reshape(tf.gather(table, flat), outShape);
       const width = rest.reduce((p, q) => p * q, 1);
+      const byRowCopies = (t: Tensor) => heapKernels() && (t.dtype === 'float32' || t.dtype === 'int32') && flat.dtype === 'int32';
       // The indices are saved for the backward pass, not passed as inputs: they get no gradient.
       const gathered = tf.customGrad((t, save) => {
         (save as (ts: Tensor[]) => void)([flat]);
         return {
-          value: tf.reshape(tf.gather(t as Tensor, flat), outShape),
+          value: tf.reshape(byRowCopies(t as Tensor) ? wasmGatherRows(tf, tf.reshape(t as Tensor, [n, width]), flat) : tf.gather(t as Tensor, flat), outShape),
           gradFunc: (dy: Tensor, saved: Tensor[]) => {
             if (gatherMode === 'auto' && heapKernels()) return tf.reshape(wasmScatterAddRows(tf, tf.reshape(dy, [flat.size, width]), saved[0]!, n), [n, ...rest]);
             const selector = tf.transpose(floatOneHot(tf, saved[0]!, n)); // [n, N]

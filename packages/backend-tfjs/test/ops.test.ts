@@ -5,7 +5,7 @@ import { selectBackend } from '../src/select.js';
 import { gradientSamples, withBackend } from '../src/testing.js';
 import type { Tensor, Tf } from '../src/tf.js';
 import { WASM_MATMUL_KERNEL, wasmMatMulFused } from '../src/wasm-matmul.js';
-import { WASM_SCATTER_KERNEL, WASM_SUM_ROWS_KERNEL } from '../src/wasm-heap.js';
+import { WASM_GATHER_ROWS_KERNEL, WASM_SCATTER_KERNEL, WASM_SUM_ROWS_KERNEL } from '../src/wasm-heap.js';
 import { WASM_CONCAT_KERNEL, WASM_SLICE_KERNEL } from '../src/wasm-copy.js';
 
 let tf: Tf;
@@ -254,6 +254,48 @@ describe('tfjs ops: slice and concat by block copy on WASM', () => {
       }
       expect(t.getKernel(WASM_SLICE_KERNEL, 'wasm')).toBeDefined();
       expect(t.getKernel(WASM_CONCAT_KERNEL, 'wasm')).toBeDefined();
+    });
+  });
+  it('gather by row copies equals the backend\'s GatherV2 (float32 and int32, rank 1 to 3), and refuses an index out of range', async () => {
+    await withBackend('wasm', ({ tf: t }) => {
+      const o = createTfjsOps(t);
+      for (const shape of [[7], [7, 5], [7, 3, 2]]) {
+        for (const dtype of ['float32', 'int32'] as const) {
+          const table = t.tidy(() => t.cast(t.randomUniform(shape, -50, 50, 'float32', 3), dtype));
+          const ids = o.constantInt([6, 0, 3, 3, 1, 6], [2, 3]);
+          const got = o.gather(table, ids);
+          expect(got.shape).toEqual([2, 3, ...shape.slice(1)]);
+          expect(got.dtype).toBe(dtype);
+          expect(values(got), `${dtype} ${JSON.stringify(shape)}`).toEqual(values(t.gather(table, ids)));
+          t.dispose([table, ids, got]);
+        }
+      }
+      expect(t.getKernel(WASM_GATHER_ROWS_KERNEL, 'wasm')).toBeDefined();
+      const table = t.ones([4, 2]);
+      expect(() => o.gather(table, o.constantInt([1, 4], [2]))).toThrow('GatherV2: the index value 4 is not in [0, 3]');
+      table.dispose();
+    });
+  });
+});
+
+describe('tfjs ops: Identity on WASM', () => {
+  it('is a second reference to the buffer once the ops run (no copy), and outlives the original', async () => {
+    await withBackend('wasm', ({ tf: t }) => {
+      const o = createTfjsOps(t);
+      t.dispose(o.add(t.ones([2]), t.ones([2]))); // the ops install it with their heap kernels
+      const x = t.tensor([1, 2, 3]);
+      const buffers = t.backend().numDataIds();
+      const y = t.clone(x);
+      expect(t.backend().numDataIds()).toBe(buffers);
+      x.dispose();
+      expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+      y.dispose();
+      expect(t.backend().numDataIds()).toBe(buffers - 1);
+      // A gradient that reads a saved input (multiply saves both) after the forward pass.
+      const a = t.tensor([2, 3]);
+      const g = t.grad((v: Tensor) => t.sum(t.mul(v, v)))(a);
+      expect(Array.from(g.dataSync())).toEqual([4, 6]);
+      t.dispose([a, g]);
     });
   });
 });
