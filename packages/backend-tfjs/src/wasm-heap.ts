@@ -73,9 +73,9 @@ function scatterAddRows({ inputs, backend, attrs }: { inputs: NamedTensorMap; ba
   const out = be.makeOutput([rows, width], 'float32');
   // Views are taken after makeOutput: allocating may grow (and so replace) the heap's buffer.
   const buffer = be.wasm.HEAPU8.buffer;
-  const dst = new Float32Array(buffer, be.dataIdMap.get(out.dataId)!.memoryOffset, rows * width);
-  const src = new Float32Array(buffer, be.dataIdMap.get(values.dataId)!.memoryOffset, n * width);
-  const idx = new Int32Array(buffer, be.dataIdMap.get(indices.dataId)!.memoryOffset, n);
+  const dst = new Float32Array(buffer, offsetOf(be, out), rows * width);
+  const src = new Float32Array(buffer, offsetOf(be, values), n * width);
+  const idx = new Int32Array(buffer, offsetOf(be, indices), n);
   dst.fill(0);
   for (let i = 0; i < n; i++) {
     const row = idx[i]!;
@@ -97,12 +97,12 @@ function sumRows({ inputs, backend }: { inputs: NamedTensorMap; backend: unknown
   const acc = new Float64Array(width);
   const out = be.makeOutput([width], 'float32');
   const buffer = be.wasm.HEAPU8.buffer;
-  const src = new Float32Array(buffer, be.dataIdMap.get(x.dataId)!.memoryOffset, rows * width);
+  const src = new Float32Array(buffer, offsetOf(be, x), rows * width);
   for (let r = 0; r < rows; r++) {
     const base = r * width;
     for (let c = 0; c < width; c++) acc[c]! += src[base + c]!;
   }
-  new Float32Array(buffer, be.dataIdMap.get(out.dataId)!.memoryOffset, width).set(acc);
+  new Float32Array(buffer, offsetOf(be, out), width).set(acc);
   return out;
 }
 
