@@ -33,7 +33,7 @@ export interface TfjsOpsOptions {
    * backward pass) on a register-blocked SIMD kernel at 35–47 GFLOP/s on one core here, against
    * XNNPACK's 16–18 and the backend's scalar loop for those (`wasm-gemm.ts`, `wasm-matmul.ts`); the
    * gather gradient as a scatter-add, and bias, gain and LayerNorm gradients that sum rows with a
-   * streaming kernel instead of a transposing reduction (`wasm-heap.ts`, `fused.ts`); `gather` as
+   * SIMD loop instead of a transposing reduction (`wasm-heap.ts`, `fused.ts`); `gather` as
    * row copies (`wasm-heap.ts`); `slice` and `concat` as block copies on the heap instead of
    * JavaScript loops over a copy of every input (`wasm-copy.ts`); and the backend's `Identity` as a
    * second reference instead of a copy (`wasm-identity.ts`: for the whole process). Default: on wherever

@@ -37,7 +37,7 @@ const trainerSchema = z.strictObject({
   gatherGradient: z.enum(['auto', 'one-hot', 'native']).default('auto'),
   /** Differentiate matMul with explicit transposes (default: on WASM only). */
   explicitTransposes: z.boolean().optional(),
-  /** Use this package's own WASM kernels (default: on where supported; see {@link TfjsOpsOptions}). */
+  /** Use this package's own WASM kernels (default: on where supported; see {@link TfjsOpsOptions}), AdamW's update included. */
   wasmKernels: z.boolean().optional(),
 });
 
@@ -227,7 +227,7 @@ class TfjsTrainer implements Trainer {
       const shared = new SharedAdamW(specs, { betas, eps, weightDecay }, replica.optimizer, replica.index === 0);
       shared.setParams(host);
       this.optimizer = shared;
-    } else this.optimizer = new AdamW(this.tf, specs, { betas, eps, weightDecay });
+    } else this.optimizer = new AdamW(this.tf, specs, { betas, eps, weightDecay }, options.wasmKernels !== false);
   }
 
   get stepCount(): number {

@@ -14,22 +14,20 @@
  */
 import type { KernelBackend, NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { Tensor, Tf } from './tf.js';
-import { WasmGemm } from './wasm-gemm.js';
+import { type HeapAllocator, WasmGemm } from './wasm-gemm.js';
 
 /** Name of the kernel registered on the `wasm` backend. */
 export const WASM_MATMUL_KERNEL = 'StaircaseBatchMatMul';
 
-/** The parts of tfjs-backend-wasm's `BackendWasm` this kernel uses. */
-interface WasmInternals {
+/** The parts of tfjs-backend-wasm's `BackendWasm` this kernel (and `wasm-adamw.ts`) uses. */
+export interface WasmInternals {
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(pointer: number): void };
 }
 
-/** The kernel instance of each backend (each has its own memory). */
-const kernels = new WeakMap<object, WasmGemm>();
-
-function internals(backend: KernelBackend): WasmInternals | null {
+/** The backend's internals, or null where `backend` is not tfjs-backend-wasm 4.x. */
+export function internals(backend: KernelBackend): WasmInternals | null {
   const b = backend as unknown as Partial<WasmInternals>;
   const ok =
     typeof b.dataIdMap?.get === 'function' &&
@@ -40,15 +38,24 @@ function internals(backend: KernelBackend): WasmInternals | null {
   return ok ? (b as WasmInternals) : null;
 }
 
-function gemmOf(be: WasmInternals): WasmGemm {
-  let gemm = kernels.get(be);
-  if (!gemm) {
-    const { wasm } = be;
-    gemm = new WasmGemm(wasm.asm.memory, { malloc: (bytes) => wasm._malloc(bytes), free: (pointer) => wasm._free(pointer) });
-    kernels.set(be, gemm);
-  }
-  return gemm;
+/**
+ * A lookup of one `create(memory, allocator)` instance per backend (each backend has its own
+ * memory): for the loops of this package that run on the backend's memory.
+ */
+export function perBackend<K>(create: (memory: WebAssembly.Memory, heap: HeapAllocator) => K): (be: WasmInternals) => K {
+  const instances = new WeakMap<object, K>();
+  return (be) => {
+    let instance = instances.get(be);
+    if (instance === undefined) {
+      const { wasm } = be;
+      instance = create(wasm.asm.memory, { malloc: (bytes) => wasm._malloc(bytes), free: (pointer) => wasm._free(pointer) });
+      instances.set(be, instance);
+    }
+    return instance;
+  };
 }
+
+const gemmOf = perBackend((memory, heap) => new WasmGemm(memory, heap));
 
 const size = (shape: readonly number[]) => shape.reduce((p, q) => p * q, 1);
 

@@ -5,7 +5,7 @@ import { selectBackend } from '../src/select.js';
 import { gradientSamples, withBackend } from '../src/testing.js';
 import type { Tensor, Tf } from '../src/tf.js';
 import { WASM_MATMUL_KERNEL, wasmMatMulFused } from '../src/wasm-matmul.js';
-import { WASM_GATHER_ROWS_KERNEL, WASM_SCATTER_KERNEL, WASM_SUM_ROWS_KERNEL } from '../src/wasm-heap.js';
+import { WASM_GATHER_ROWS_KERNEL, WASM_SCATTER_KERNEL, WASM_SUM_ROWS_KERNEL, wasmSumRows } from '../src/wasm-heap.js';
 import { WASM_CONCAT_KERNEL, WASM_SLICE_KERNEL } from '../src/wasm-copy.js';
 
 let tf: Tf;
@@ -296,6 +296,26 @@ describe('tfjs ops: Identity on WASM', () => {
       const g = t.grad((v: Tensor) => t.sum(t.mul(v, v)))(a);
       expect(Array.from(g.dataSync())).toEqual([4, 6]);
       t.dispose([a, g]);
+    });
+  });
+});
+
+describe('tfjs ops: row sums on WASM (bias and gain gradients)', () => {
+  it('equal float64 sums of the rows, in order, for every width (SIMD groups and tail) and row count', async () => {
+    await withBackend('wasm', ({ tf: t }) => {
+      for (const rows of [0, 1, 7, 1024]) {
+        for (const width of [1, 3, 4, 5, 8, 13, 256]) {
+          const values = Float32Array.from({ length: rows * width }, (_, i) => Math.fround(Math.sin(i * 0.37 + width) * 1e3 + 1 / (1 + (i % 17))));
+          const x = t.tensor(values, [rows, width]);
+          const got = wasmSumRows(t, x);
+          const want = new Float64Array(width);
+          for (let r = 0; r < rows; r++) for (let c = 0; c < width; c++) want[c]! += values[r * width + c]!;
+          expect([...(got.dataSync() as Float32Array)], `[${rows}, ${width}]`).toEqual([...Float32Array.from(want)]);
+          x.dispose();
+          got.dispose();
+        }
+      }
+      expect(t.getKernel(WASM_SUM_ROWS_KERNEL, 'wasm')).toBeDefined();
     });
   });
 });

@@ -274,10 +274,10 @@ def attend(params: Params, cfg: dict, layer: int, q: torch.Tensor, kv: KV, windo
     """Multi-head attention of queries (the last Tq of the key run) over `kv`, projected by `wo`."""
     tq, hd = q.shape[2], q.shape[3]
     tk = kv_len(kv)
+    q = q * (1 / math.sqrt(hd))  # scaling q costs Tk/hd times less than scaling the scores
     scores = q @ kv.k.transpose(2, 3)
     if cfg["position"]["type"] == "relative":
         scores = scores + relative_scores(q, params["pos.rel"], tk)
-    scores = scores * (1 / math.sqrt(hd))
     mask = attention_mask(tq, tk, window)
     if mask is not None:
         scores = scores + mask

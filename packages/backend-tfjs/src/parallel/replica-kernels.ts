@@ -63,29 +63,30 @@ function reduceFunction(): WasmFunction {
 }
 
 /**
- * `adamw(g, p, m, v, groups, β₁, β₂, 1−β₁, 1−β₂, lr/(1−β₁ᵗ), 1/(1−β₂ᵗ), ε, keep, scale)`: AdamW on
- * `groups` × 4 floats in float32: `g ← g·scale`, `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
- * `p ← p·keep − m·lr/(1−β₁ᵗ) ÷ (√(v/(1−β₂ᵗ)) + ε)`, `keep` = 1 − lr·decay (or 1).
+ * `adamw(g, p, m, v, p′, m′, v′, groups, β₁, β₂, 1−β₁, 1−β₂, lr/(1−β₁ᵗ), 1/(1−β₂ᵗ), ε, keep, scale)`:
+ * AdamW on `groups` × 4 floats in float32: `g ← g·scale`, `m′ ← β₁m + (1−β₁)g`,
+ * `v′ ← β₂v + (1−β₂)g²`, `p′ ← p·keep − m′·lr/(1−β₁ᵗ) ÷ (√(v′/(1−β₂ᵗ)) + ε)`, `keep` = 1 − lr·decay
+ * (or 1). Each output may be its input (an update in place) or a separate array.
  */
 function adamwFunction(): WasmFunction {
-  const [G, P, M, V, GROUPS] = [0, 1, 2, 3, 4];
-  const scalars = 9; // parameters 5…13
-  const splat = (j: number) => 14 + j; // their f32x4 splats, in the same order
+  const [G, P, M, V, PO, MO, VO, GROUPS] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const scalars = 9; // parameters 8…16
+  const splat = (j: number) => 8 + scalars + j; // their f32x4 splats, in the same order
   const [B1, B2, C1, C2, STEP, UNBIAS, EPS, KEEP, SCALE] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(splat) as number[];
-  const [GV, M1, V1] = [23, 24, 25];
+  const [GV, M1, V1] = [8 + 2 * scalars, 9 + 2 * scalars, 10 + 2 * scalars];
   const code: number[] = [];
-  for (let j = 0; j < scalars; j++) code.push(...localGet(5 + j), ...F32X4_SPLAT, ...localSet(splat(j)));
+  for (let j = 0; j < scalars; j++) code.push(...localGet(8 + j), ...F32X4_SPLAT, ...localSet(splat(j)));
   code.push(...LOOP);
   code.push(...localGet(G), ...v128Load(0), ...localGet(SCALE!), ...F32X4_MUL, ...localSet(GV));
   code.push(...localGet(M), ...v128Load(0), ...localGet(B1!), ...F32X4_MUL, ...localGet(GV), ...localGet(C1!), ...F32X4_MUL, ...F32X4_ADD, ...localSet(M1));
   code.push(...localGet(V), ...v128Load(0), ...localGet(B2!), ...F32X4_MUL, ...localGet(GV), ...localGet(GV), ...F32X4_MUL, ...localGet(C2!), ...F32X4_MUL, ...F32X4_ADD, ...localSet(V1));
-  code.push(...localGet(M), ...localGet(M1), ...v128Store(0), ...localGet(V), ...localGet(V1), ...v128Store(0));
-  code.push(...localGet(P), ...localGet(P), ...v128Load(0), ...localGet(KEEP!), ...F32X4_MUL);
+  code.push(...localGet(MO), ...localGet(M1), ...v128Store(0), ...localGet(VO), ...localGet(V1), ...v128Store(0));
+  code.push(...localGet(PO), ...localGet(P), ...v128Load(0), ...localGet(KEEP!), ...F32X4_MUL);
   code.push(...localGet(M1), ...localGet(STEP!), ...F32X4_MUL, ...localGet(V1), ...localGet(UNBIAS!), ...F32X4_MUL, ...F32X4_SQRT, ...localGet(EPS!), ...F32X4_ADD, ...F32X4_DIV);
   code.push(...F32X4_SUB, ...v128Store(0));
-  for (const ptr of [G, P, M, V]) code.push(...localGet(ptr), ...i32Const(16), I32_ADD, ...localSet(ptr));
+  for (const ptr of [G, P, M, V, PO, MO, VO]) code.push(...localGet(ptr), ...i32Const(16), I32_ADD, ...localSet(ptr));
   code.push(...localGet(GROUPS), ...i32Const(1), I32_SUB, ...localTee(GROUPS), ...BR_IF_LOOP, END);
-  return { name: 'adamw', params: [I32, I32, I32, I32, I32, ...new Array<number>(scalars).fill(F32)], results: [], locals: [[scalars + 3, V128]], code };
+  return { name: 'adamw', params: [...new Array<number>(8).fill(I32), ...new Array<number>(scalars).fill(F32)], results: [], locals: [[scalars + 3, V128]], code };
 }
 
 /** AdamW's constants for one update (see {@link ReplicaKernels.adamw}). */
@@ -105,10 +106,20 @@ export interface AdamWConstants {
 
 interface Exports {
   reduce(dst: number, src: number, stride: number, count: number, groups: number): number;
-  adamw(g: number, p: number, m: number, v: number, groups: number, b1: number, b2: number, c1: number, c2: number, step: number, unbias2: number, eps: number, keep: number, scale: number): void;
+  adamw(g: number, p: number, m: number, v: number, pOut: number, mOut: number, vOut: number, groups: number, b1: number, b2: number, c1: number, c2: number, step: number, unbias2: number, eps: number, keep: number, scale: number): void;
 }
 
-/** The two loops on one shared memory; arrays passed in must be views of that memory. */
+/** Where {@link ReplicaKernels.adamw} writes its results: views of the same memory, each as long as the inputs. */
+export interface AdamWOutputs {
+  readonly p: Float32Array;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+}
+
+/**
+ * The two loops on one memory (the replicas' shared memory, or the WASM backend's own for the
+ * single-process trainer); arrays passed in must be views of that memory.
+ */
 export class ReplicaKernels {
   private readonly exports: Exports;
 
@@ -135,21 +146,24 @@ export class ReplicaKernels {
     return squares;
   }
 
-  /** One AdamW update of `p`, `m`, `v` from `g` (all views of equal length). */
-  adamw(g: Float32Array, p: Float32Array, m: Float32Array, v: Float32Array, c: AdamWConstants): void {
+  /**
+   * One AdamW update from `g` of `p`, `m`, `v` (all views of equal length), in place, or into
+   * `out` leaving the inputs as they were.
+   */
+  adamw(g: Float32Array, p: Float32Array, m: Float32Array, v: Float32Array, c: AdamWConstants, out: AdamWOutputs = { p, m, v }): void {
     const n = g.length;
     const groups = n >> 2;
     if (groups > 0) {
-      this.exports.adamw(g.byteOffset, p.byteOffset, m.byteOffset, v.byteOffset, groups, c.b1, c.b2, 1 - c.b1, 1 - c.b2, c.step, c.unbias2, c.eps, c.keep, c.scale);
+      this.exports.adamw(g.byteOffset, p.byteOffset, m.byteOffset, v.byteOffset, out.p.byteOffset, out.m.byteOffset, out.v.byteOffset, groups, c.b1, c.b2, 1 - c.b1, 1 - c.b2, c.step, c.unbias2, c.eps, c.keep, c.scale);
     }
     const f = Math.fround;
     for (let i = 4 * groups; i < n; i++) {
       const gi = f(g[i]! * c.scale);
       const m1 = f(f(m[i]! * c.b1) + f(gi * f(1 - c.b1)));
       const v1 = f(f(v[i]! * c.b2) + f(f(gi * gi) * f(1 - c.b2)));
-      m[i] = m1;
-      v[i] = v1;
-      p[i] = f(p[i]! * c.keep) - f(m1 * c.step) / (f(Math.sqrt(f(v1 * c.unbias2))) + c.eps);
+      out.m[i] = m1;
+      out.v[i] = v1;
+      out.p[i] = f(p[i]! * c.keep) - f(m1 * c.step) / (f(Math.sqrt(f(v1 * c.unbias2))) + c.eps);
     }
   }
 }
