@@ -83,11 +83,10 @@ export class ColumnSums {
     const acc = this.heap.malloc(8 * width + 16);
     try {
       const base = (acc + 15) & ~15;
-      new Float64Array(this.memory.buffer, base, width).fill(0);
-      if (rows > 0 && groups > 0) this.exports.columnSums(src, base, rows, groups, 4 * (width - 4 * groups));
-      // The buffer is read after the call: nothing in it allocates, but views are cheap to renew.
-      const sums = new Float64Array(this.memory.buffer, base, width);
+      // Views are taken after malloc: allocating may grow (and so replace) the memory's buffer.
+      const sums = new Float64Array(this.memory.buffer, base, width).fill(0);
       const x = new Float32Array(this.memory.buffer, src, rows * width);
+      if (rows > 0 && groups > 0) this.exports.columnSums(src, base, rows, groups, 4 * (width - 4 * groups));
       for (let c = 4 * groups; c < width; c++) {
         let s = 0;
         for (let r = 0; r < rows; r++) s += x[r * width + c]!;
