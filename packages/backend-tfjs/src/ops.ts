@@ -6,6 +6,8 @@ import { createFusedOps, isTrailing } from './fused.js';
 import { wasmMatMul, wasmMatMulSupported } from './wasm-matmul.js';
 import { wasmGatherRows, wasmHeapSupported, wasmScatterAddRows, wasmSumRows } from './wasm-heap.js';
 import { wasmConcat, wasmConcatApplies, wasmSlice, wasmSliceSize } from './wasm-copy.js';
+import { createWasmSoftmax, wasmSoftmaxApplies } from './wasm-softmax.js';
+import { createWasmLayerNorm, wasmLayerNormApplies } from './wasm-layer-norm.js';
 
 /** How {@link createTfjsOps} differentiates `gather` with respect to its table. */
 export type GatherGradient = 'auto' | 'one-hot' | 'native';
@@ -34,7 +36,9 @@ export interface TfjsOpsOptions {
    * XNNPACK's 16–18 and the backend's scalar loop for those (`wasm-gemm.ts`, `wasm-matmul.ts`); the
    * gather gradient as a scatter-add, and bias, gain and LayerNorm gradients that sum rows with a
    * SIMD loop instead of a transposing reduction (`wasm-heap.ts`, `fused.ts`); `gather` as
-   * row copies (`wasm-heap.ts`); `slice` and `concat` as block copies on the heap instead of
+   * row copies (`wasm-heap.ts`); softmax and log-softmax, forward and backward, as SIMD loops with
+   * a vectorised `exp` (`wasm-softmax.ts`), and LayerNorm likewise (`wasm-layer-norm.ts`; both
+   * where the last axis is a multiple of 4); `slice` and `concat` as block copies on the heap instead of
    * JavaScript loops over a copy of every input (`wasm-copy.ts`); and the backend's `Identity` as a
    * second reference instead of a copy (`wasm-identity.ts`: for the whole process). Default: on wherever
    * the WASM backend's internals allow it; ignored on other backends.
@@ -98,6 +102,9 @@ export function createTfjsOps(tf: Tf, options: TfjsOpsOptions = {}): TfjsOps {
   };
   // Row sums by this package's WASM kernel (only used while `heapKernels()` holds).
   const fused = createFusedOps(tf, (x) => wasmSumRows(tf, x));
+  const simdSoftmax = createWasmSoftmax(tf);
+  const simdLayerNorm = createWasmLayerNorm(tf, (x) => wasmSumRows(tf, x));
+  const ownSoftmax = (x: Tensor) => options.wasmKernels !== false && wasmSoftmaxApplies(tf, x);
   const product = (a: Tensor, b: Tensor): Tensor => {
     const batchA = a.shape.slice(0, -2).reduce((p, q) => p * q, 1);
     const batchB = b.shape.slice(0, -2).reduce((p, q) => p * q, 1);
@@ -160,9 +167,10 @@ export function createTfjsOps(tf: Tf, options: TfjsOpsOptions = {}): TfjsOps {
       }
       return product(a, b);
     },
-    softmax: (x) => tf.softmax(x),
-    logSoftmax: (x) => tf.logSoftmax(x),
+    softmax: (x) => (ownSoftmax(x) ? simdSoftmax.softmax(x) : tf.softmax(x)),
+    logSoftmax: (x) => (ownSoftmax(x) ? simdSoftmax.logSoftmax(x) : tf.logSoftmax(x)),
     layerNorm: (x, g, b, eps) => {
+      if (heapKernels() && wasmLayerNormApplies(tf, x, g, b)) return simdLayerNorm(x, g, b, eps);
       if (heapKernels() && g.rank === 1 && b.rank === 1) return fused.layerNorm(x, g, b, eps);
       const mean = tf.mean(x, -1, true);
       const centred = tf.sub(x, mean);

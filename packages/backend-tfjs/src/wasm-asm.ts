@@ -56,6 +56,26 @@ export const F32X4_ADD = simd(0xe4);
 export const F32X4_SUB = simd(0xe5);
 export const F32X4_MUL = simd(0xe6);
 export const F32X4_DIV = simd(0xe7);
+/** `f32x4.pmin` / `f32x4.pmax`: `b < a ? b : a` / `a < b ? b : a`, one x86 instruction each (`min`/`max` are a sequence). */
+export const F32X4_PMIN = simd(0xea);
+export const F32X4_PMAX = simd(0xeb);
+export const F32X4_LT = simd(0x43);
+/** `v128.andnot(a, b)` = `a & ~b`. */
+export const V128_ANDNOT = simd(0x4f);
+export const I32X4_SHL = simd(0xab);
+export const f32x4ExtractLane = (lane: number) => [...simd(0x1f), lane];
+/** `v128.const` of four equal float32 lanes. */
+export const f32x4Const = (v: number) => [...simd(0x0c), ...Array.from({ length: 4 }, () => [...new Uint8Array(new Float32Array([v]).buffer)]).flat()];
+export const F32_ADD = 0x92;
+export const F32_MUL = 0x94;
+export const F32_SQRT = 0x91;
+export const F32_DIV = 0x95;
+export const F32_MAX = 0x97;
+/** `f32.const`. */
+export const f32Const = (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)];
+/** `f32.load` / `f32.store` with a constant byte offset. */
+export const f32Load = (offset: number) => [0x2a, 2, ...uleb(offset)];
+export const f32Store = (offset: number) => [0x38, 2, ...uleb(offset)];
 export const F64X2_ADD = simd(0xf0);
 export const F64X2_MUL = simd(0xf2);
 /** `f64x2.promote_low_f32x4`: lanes 0 and 1 as doubles. */
@@ -99,4 +119,39 @@ export function assembleModule(functions: readonly WasmFunction[], options: { sh
     ...section(7, [functions.length, ...functions.flatMap((f, i) => [...name(f.name), 0x00, i])]),
     ...section(10, [functions.length, ...bodies.flat()]),
   ]);
+}
+
+/** Pushes the four lanes of v128 local `v` combined pairwise by scalar `op` (`F32_ADD`, `F32_MAX`). */
+export const horizontal = (v: number, op: number): number[] => [
+  ...localGet(v),
+  ...f32x4ExtractLane(0),
+  ...localGet(v),
+  ...f32x4ExtractLane(1),
+  op,
+  ...localGet(v),
+  ...f32x4ExtractLane(2),
+  ...localGet(v),
+  ...f32x4ExtractLane(3),
+  op,
+  op,
+];
+
+/** Adds `bytes` to i32 local `pointer`. */
+export const advance = (pointer: number, bytes: number): number[] => [...localGet(pointer), ...i32Const(bytes), I32_ADD, ...localSet(pointer)];
+
+/** Ends a `loop` that runs while i32 local `counter`, decremented here, is non-zero. */
+export const countDown = (counter: number): number[] => [...localGet(counter), ...i32Const(1), I32_SUB, ...localTee(counter), ...BR_IF_LOOP, END];
+
+/**
+ * A loop over one row of `groups` × 4 floats (`groups` an i32 local, at least 1): each i32 local
+ * `pointer` of `pointers` starts from local `start` and steps 16 bytes after `body`; local `counter`
+ * counts the groups. After it, each pointer is at its row's end.
+ */
+export function overRow(counter: number, groups: number, pointers: readonly (readonly [pointer: number, start: number])[], body: readonly number[]): number[] {
+  const code = [...localGet(groups), ...localSet(counter)];
+  for (const [pointer, start] of pointers) code.push(...localGet(start), ...localSet(pointer));
+  code.push(...LOOP, ...body);
+  for (const [pointer] of pointers) code.push(...advance(pointer, 16));
+  code.push(...countDown(counter));
+  return code;
 }
