@@ -52,7 +52,7 @@ export function windowedForward<T>(
       training: options.training,
     });
     h = out.h;
-    next.push(keepLast(ops, concatKV(ops, [past, out.kv]), shape.memory));
+    next.push(keepLast(ops, [past, out.kv], shape.memory));
   }
   options.onPass?.({ pass: 1, start, end: start + length, layerApplications: applications });
   return {
@@ -61,8 +61,19 @@ export function windowedForward<T>(
   };
 }
 
-function keepLast<T>(ops: Ops<T>, kv: KV<T> | null, n: number): KV<T> | null {
-  if (!kv || n === 0) return null;
+/**
+ * The last `n` positions of consecutive K/V blocks (oldest first), detached. Only the newest blocks
+ * that cover the window are concatenated: when the current block alone is `n` long or longer (a
+ * segment at least as long as the memory), the memory is that block or a slice of it, with no copy
+ * of the old memory made only to be cut away again.
+ */
+function keepLast<T>(ops: Ops<T>, blocks: readonly (KV<T> | null)[], n: number): KV<T> | null {
+  if (n === 0) return null;
+  const present = blocks.filter((b): b is KV<T> => b !== null && kvLength(ops, b) > 0);
+  let first = present.length;
+  for (let covered = 0; first > 0 && covered < n; ) covered += kvLength(ops, present[--first]!);
+  const kv = concatKV(ops, present.slice(first));
+  if (!kv) return null;
   const len = kvLength(ops, kv);
   return detachKV(ops, len <= n ? kv : sliceKV(ops, kv, len - n, n));
 }
