@@ -98,6 +98,15 @@ export interface WasmFunction {
   readonly code: readonly number[];
 }
 
+/** Whether `memory` is shared (a module using it must then declare it so). */
+export const isShared = (memory: WebAssembly.Memory): boolean => typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+
+/** Assembles `functions` into a module for `memory` (shared or not, as it is) and instantiates it there: the exports. */
+export function instantiate<E>(memory: WebAssembly.Memory, functions: readonly WasmFunction[]): E {
+  const bytes = assembleModule(functions, { sharedMemory: isShared(memory) });
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as E;
+}
+
 /**
  * A module importing `env.memory` (shared with a maximum of 65 536 pages where `sharedMemory`, as
  * a shared memory must be declared) and exporting `functions`.

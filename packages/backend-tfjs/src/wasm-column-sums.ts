@@ -15,7 +15,7 @@ import {
   LOOP,
   V128,
   type WasmFunction,
-  assembleModule,
+  instantiate,
   i32Const,
   localGet,
   localSet,
@@ -69,9 +69,7 @@ export class ColumnSums {
     private readonly memory: WebAssembly.Memory,
     private readonly heap: HeapAllocator,
   ) {
-    const sharedMemory = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = assembleModule([columnSumsFunction()], { sharedMemory });
-    this.exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as Exports;
+    this.exports = instantiate<Exports>(memory, [columnSumsFunction()]);
   }
 
   /**

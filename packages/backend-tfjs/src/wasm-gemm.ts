@@ -22,7 +22,7 @@
  * specifications.
  */
 
-import {assembleModule, 
+import {assembleModule, isShared, 
   BR_IF_LOOP, ELSE, END, F32X4_ADD, F32X4_MUL, F32X4_RELAXED_MADD, I32, I32_ADD, I32_SUB, IF, i32Const, LOOP, loadSplat, localGet, localSet, localTee, shuffleLanes, V128, V128_ZERO,v128Load, v128Store,
   type WasmFunction, 
 } from './wasm-asm.js';
@@ -195,7 +195,7 @@ export class WasmGemm {
     private readonly heap: HeapAllocator,
     options: { preferFused?: boolean } = {},
   ) {
-    const sharedMemory = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const sharedMemory = isShared(memory);
     const fusedBytes = gemmModule({ fma: true, sharedMemory });
     this.fused = options.preferFused !== false && WebAssembly.validate(fusedBytes);
     const bytes = this.fused ? fusedBytes : gemmModule({ fma: false, sharedMemory });

@@ -32,7 +32,7 @@ import {
   V128_ZERO,
   type WasmFunction,
   advance,
-  assembleModule,
+  instantiate,
   countDown,
   f32Const,
   f32Load,
@@ -106,20 +106,12 @@ function backwardFunction(): WasmFunction {
   return { name: 'layerNormGrad', params: PARAMS, results: [], locals: LOCALS, code };
 }
 
-/** The module: the two functions on an imported `env.memory`. */
-export function layerNormModule(options: { sharedMemory: boolean }): Uint8Array<ArrayBuffer> {
-  return assembleModule([forwardFunction(), backwardFunction()], options);
-}
-
 interface Exports {
   layerNorm(x: number, g: number, b: number, y: number, stats: number, rows: number, groups: number, unused: number, invWidth: number, eps: number): void;
   layerNormGrad(x: number, stats: number, g: number, dy: number, dx: number, dyx: number, rows: number, groups: number, invWidth: number, unused: number): void;
 }
 
-const loopsOf = perBackend((memory) => {
-  const sharedMemory = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  return new WebAssembly.Instance(new WebAssembly.Module(layerNormModule({ sharedMemory })), { env: { memory } }).exports as unknown as Exports;
-});
+const loopsOf = perBackend((memory) => instantiate<Exports>(memory, [forwardFunction(), backwardFunction()]));
 
 type Inputs = Record<string, TensorInfo>;
 

@@ -37,7 +37,7 @@ import {
   V128_ZERO,
   type WasmFunction,
   advance,
-  assembleModule,
+  instantiate,
   countDown,
   f32Load,
   f32Store,
@@ -168,11 +168,6 @@ function logSoftmaxGradFunction(): WasmFunction {
   return { name: 'logSoftmaxGrad', params: PARAMS, results: [], locals: LOCALS, code: [...PROLOGUE, ...code] };
 }
 
-/** The module: the functions above on an imported `env.memory`. */
-export function softmaxModule(options: { sharedMemory: boolean }): Uint8Array<ArrayBuffer> {
-  return assembleModule([rowStatsFunction(), subtractRowsFunction(), softmaxGradFunction(), logSoftmaxGradFunction()], options);
-}
-
 interface Exports {
   rowStats(src: number, stats: number, rows: number, groups: number, unused: number): void;
   subtractRows(src: number, dst: number, shifts: number, rows: number, groups: number): void;
@@ -188,8 +183,7 @@ export class SoftmaxLoops {
     private readonly memory: WebAssembly.Memory,
     private readonly heap: HeapAllocator,
   ) {
-    const sharedMemory = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    this.exports = new WebAssembly.Instance(new WebAssembly.Module(softmaxModule({ sharedMemory })), { env: { memory } }).exports as unknown as Exports;
+    this.exports = instantiate<Exports>(memory, [rowStatsFunction(), subtractRowsFunction(), softmaxGradFunction(), logSoftmaxGradFunction()]);
   }
 
   /** `x − max − ln Σ exp(x − max)` per row; the logarithm is taken in JavaScript, once per row. */

@@ -25,7 +25,7 @@ import {
   LOOP,
   V128,
   type WasmFunction,
-  assembleModule,
+  instantiate,
   f64x2ExtractLane,
   i32Const,
   localGet,
@@ -124,8 +124,7 @@ export class ReplicaKernels {
   private readonly exports: Exports;
 
   constructor(memory: WebAssembly.Memory) {
-    const bytes = assembleModule([reduceFunction(), adamwFunction()], { sharedMemory: memory.buffer instanceof SharedArrayBuffer });
-    this.exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as Exports;
+    this.exports = instantiate<Exports>(memory, [reduceFunction(), adamwFunction()]);
   }
 
   /**
