@@ -36,9 +36,10 @@ export interface TfjsOpsOptions {
    * XNNPACK's 16–18 and the backend's scalar loop for those (`wasm-gemm.ts`, `wasm-matmul.ts`); the
    * gather gradient as a scatter-add, and bias, gain and LayerNorm gradients that sum rows with a
    * SIMD loop instead of a transposing reduction (`wasm-heap.ts`, `fused.ts`); `gather` as
-   * row copies (`wasm-heap.ts`); softmax and log-softmax, forward and backward, as SIMD loops with
-   * a vectorised `exp` (`wasm-softmax.ts`), and LayerNorm likewise (`wasm-layer-norm.ts`; both
-   * where the last axis is a multiple of 4); `slice` and `concat` as block copies on the heap instead of
+   * row copies (`wasm-heap.ts`); log-softmax (both directions) and softmax's gradient as SIMD
+   * loops with a vectorised `exp` (`wasm-softmax.ts`; softmax's value stays the backend's kernel),
+   * and LayerNorm likewise (`wasm-layer-norm.ts`; both where the last axis is a multiple of 4);
+   * `slice` and `concat` as block copies on the heap instead of
    * JavaScript loops over a copy of every input (`wasm-copy.ts`); and the backend's `Identity` as a
    * second reference instead of a copy (`wasm-identity.ts`: for the whole process). Default: on wherever
    * the WASM backend's internals allow it; ignored on other backends.
