@@ -67,6 +67,34 @@ export function sliceKV<T>(ops: Ops<T>, kv: KV<T>, from: number, len: number): K
   return kv.bias ? { ...sliced, bias: ops.slice(kv.bias, [0, 0, 0, from], [1, 1, 1, len]) } : sliced;
 }
 
+/** A K/V block and the position of its first entry. */
+export interface PlacedKV<T> {
+  readonly start: number;
+  readonly kv: KV<T>;
+}
+
+/**
+ * The parts of consecutive blocks (oldest first) that cover positions `[from, to)`: a block inside
+ * the range as it is, one only partly inside cut with {@link sliceKV}. Passing them to
+ * {@link concatKV} (with other blocks, if any) copies each position once, where concatenating all
+ * the blocks and slicing the range out would copy it twice and also copy what is cut away.
+ */
+export function kvParts<T>(ops: Ops<T>, blocks: readonly PlacedKV<T>[], from: number, to: number): KV<T>[] {
+  const parts: KV<T>[] = [];
+  let covered = from;
+  for (const { start, kv } of blocks) {
+    const end = start + kvLength(ops, kv);
+    const s = Math.max(from, start);
+    const e = Math.min(to, end);
+    if (e <= s) continue;
+    if (s !== covered) throw new Error(`internal: no K/V for positions ${covered}..${s}`);
+    parts.push(s === start && e === end ? kv : sliceKV(ops, kv, s - start, e - s));
+    covered = e;
+  }
+  if (covered < to) throw new Error(`internal: no K/V for positions ${covered}..${to}`);
+  return parts;
+}
+
 /** A K/V block detached from the gradient, for carried state. */
 export function detachKV<T>(ops: Ops<T>, kv: KV<T>): KV<T> {
   const detached = { k: ops.stopGradient(kv.k), v: ops.stopGradient(kv.v) };

@@ -4,8 +4,12 @@ import { type Ops, type Params, param } from './ops.js';
 
 /** Options of one layer application. */
 export interface LayerOptions<T> extends Omit<AttendOptions, 'mask'> {
-  /** Keys/values of the positions just before the queries (memory, cache, in-flight chunks). */
-  readonly past?: KV<T> | null;
+  /**
+   * Keys/values of the positions just before the queries (memory, cache, in-flight chunks): one
+   * block, or consecutive blocks oldest first, which are concatenated with the queries' own in
+   * one copy (rather than joined first and copied again).
+   */
+  readonly past?: KV<T> | readonly (KV<T> | null)[] | null;
 }
 
 /** What one layer application returns. */
@@ -64,7 +68,8 @@ export function layerForward<T>(
   const x = layerNorm(ops, params, `layers.${layer}.ln1`, h, config.layerNormEps);
   const q = project(ops, params, config, layer, 'wq', x, start);
   const kv: KV<T> = { k: project(ops, params, config, layer, 'wk', x, start), v: project(ops, params, config, layer, 'wv', x, start) };
-  const context = concatKV(ops, [options.past, kv])!;
+  const past = options.past;
+  const context = concatKV(ops, [...(Array.isArray(past) ? past : [past as KV<T> | null | undefined]), kv])!;
   const a = attend(ops, params, config, layer, q, context, options);
   let out = ops.add(h, drop(ops, a, config.dropout, options.training));
   const f = feedForward(ops, params, config, layer, layerNorm(ops, params, `layers.${layer}.ln2`, out, config.layerNormEps), options.training);

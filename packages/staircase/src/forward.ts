@@ -11,6 +11,7 @@ import {
   detachKV,
   embed,
   kvLength,
+  kvParts,
   layerForward,
   layerKV,
   outputHead,
@@ -89,8 +90,16 @@ export function staircaseForward<T>(
   }
   const outputs = new Map<number, T>();
   const newKeys = new Map<number, KV<T>[][]>();
-  let cache = carried.cache ? { start: carried.cache.start, layers: [...carried.cache.layers] } : null;
-  if (cacheChunks > 0 && !cache) cache = { start: t0, layers: [] };
+  // The cache as blocks of consecutive positions (the carried one, then one per finished chunk):
+  // a row's window and the next state concatenate only the blocks they need, instead of growing
+  // one tensor per finished chunk and slicing each window out of it (3 copies of a position → 1).
+  let cache: CacheBlocks<T> | null = null;
+  if (carried.cache) {
+    cache = { start: carried.cache.start, end: carried.cache.start, blocks: [] };
+    if (carried.cache.layers.length > 0) appendBlock(ops, cache, carried.cache.layers);
+  } else if (cacheChunks > 0) {
+    cache = { start: t0, end: t0, blocks: [] };
+  }
   let cacheEnd = t0;
 
   for (const row of rowsFor(t0, t1, F, n)) {
@@ -108,11 +117,8 @@ export function staircaseForward<T>(
     }
     for (let a = 0; a < applications; a++) {
       const layer = a % L;
-      const cachePart =
-        cache && window.end > window.start
-          ? sliceKV(ops, cache.layers[layer]!, window.start - cache.start, window.end - window.start)
-          : null;
-      const past = concatKV(ops, [cachePart, ...carriedInRow.map(({ chunk, pass }) => chunk.passes[pass - 1]![a]!)]);
+      const cachePart = cache ? layerParts(ops, cache, layer, window.start, window.end) : [];
+      const past = [...cachePart, ...carriedInRow.map(({ chunk, pass }) => chunk.passes[pass - 1]![a]!)];
       const out = layerForward(ops, params, config, layer, h, qStart, { past, training: options.training });
       h = out.h;
       let offset = 0;
@@ -140,7 +146,7 @@ export function staircaseForward<T>(
       if (cache) {
         if (e.start !== cacheEnd) throw new Error(`internal: cache gap at ${cacheEnd}..${e.start}`);
         const block = Array.from({ length: L }, (_, l) => layerKV(ops, params, config, l, he, e.start));
-        cache.layers = cache.layers.length === 0 ? block : block.map((kv, l) => concatKV(ops, [cache!.layers[l], kv])!);
+        appendBlock(ops, cache, block);
         cacheEnd = e.end;
       }
     }
@@ -164,7 +170,7 @@ function nextState<T>(
   ops: Ops<T>,
   old: Map<number, ChunkKeys<T>>,
   newKeys: Map<number, KV<T>[][]>,
-  cache: { start: number; layers: KV<T>[] } | null,
+  cache: CacheBlocks<T> | null,
   keepFrom: number,
   cacheFrom: number,
 ): StaircaseStateData<T> {
@@ -184,15 +190,34 @@ function nextState<T>(
     chunks.push({ chunk: c, passes });
   }
   let nextCache: StaircaseStateData<T>['cache'] = null;
-  if (cache && cache.layers.length > 0) {
-    const len = kvLength(ops, cache.layers[0]!);
-    const skip = Math.min(len, Math.max(0, cacheFrom - cache.start));
-    nextCache = skip === len ? { start: cache.start + len, layers: [] } : {
-      start: cache.start + skip,
-      layers: cache.layers.map((kv) => detachKV(ops, skip === 0 ? kv : sliceKV(ops, kv, skip, len - skip))),
-    };
-  } else if (cache) {
-    nextCache = { start: cache.start, layers: [] };
+  if (cache) {
+    const from = Math.min(cache.end, Math.max(cache.start, cacheFrom));
+    const layers = from === cache.end ? [] : cache.blocks[0]!.layers.map((_, l) => detachKV(ops, concatKV(ops, layerParts(ops, cache, l, from, cache.end))!));
+    nextCache = { start: from, layers };
   }
   return { chunks, cache: nextCache };
+}
+
+/** The cache while a call runs: per block (oldest first), each layer's K/V of its positions. */
+interface CacheBlocks<T> {
+  readonly start: number;
+  /** First position after the newest block. */
+  end: number;
+  readonly blocks: { readonly start: number; readonly layers: readonly KV<T>[] }[];
+}
+
+/** Appends the next positions' per-layer K/V to the cache. */
+function appendBlock<T>(ops: Ops<T>, cache: CacheBlocks<T>, layers: readonly KV<T>[]): void {
+  cache.blocks.push({ start: cache.end, layers });
+  cache.end += kvLength(ops, layers[0]!);
+}
+
+/** Layer `layer`'s cached K/V of positions `[from, to)`, as parts to concatenate. */
+function layerParts<T>(ops: Ops<T>, cache: CacheBlocks<T>, layer: number, from: number, to: number): KV<T>[] {
+  return kvParts(
+    ops,
+    cache.blocks.map((b) => ({ start: b.start, kv: b.layers[layer]! })),
+    from,
+    to,
+  );
 }
