@@ -1,4 +1,4 @@
-import { type KV, concatKV, detachKV, kvLength, sliceKV } from './attention.js';
+import { type KV, type PlacedKV, concatKV, detachKV, kvLength, kvParts } from './attention.js';
 import { embed, layerForward, outputHead } from './block.js';
 import type { CoreConfig } from './config.js';
 import type { ForwardOptions, ForwardResult, ModelState } from './model.js';
@@ -62,20 +62,22 @@ export function windowedForward<T>(
 }
 
 /**
- * The last `n` positions of consecutive K/V blocks (oldest first), detached. Only the newest blocks
- * that cover the window are concatenated: when the current block alone is `n` long or longer (a
- * segment at least as long as the memory), the memory is that block or a slice of it, with no copy
- * of the old memory made only to be cut away again.
+ * The last `n` positions of consecutive K/V blocks (oldest first), detached. Only the parts that
+ * cover the window are concatenated (see {@link kvParts}): when the current block alone is `n` long
+ * or longer (a segment at least as long as the memory), the memory is that block or a slice of it,
+ * with no copy of the old memory made only to be cut away again.
  */
 function keepLast<T>(ops: Ops<T>, blocks: readonly (KV<T> | null)[], n: number): KV<T> | null {
   if (n === 0) return null;
-  const present = blocks.filter((b): b is KV<T> => b !== null && kvLength(ops, b) > 0);
-  let first = present.length;
-  for (let covered = 0; first > 0 && covered < n; ) covered += kvLength(ops, present[--first]!);
-  const kv = concatKV(ops, present.slice(first));
-  if (!kv) return null;
-  const len = kvLength(ops, kv);
-  return detachKV(ops, len <= n ? kv : sliceKV(ops, kv, len - n, n));
+  const placed: PlacedKV<T>[] = [];
+  let end = 0;
+  for (const kv of blocks) {
+    if (!kv) continue;
+    placed.push({ start: end, kv });
+    end += kvLength(ops, kv);
+  }
+  const kv = concatKV(ops, kvParts(ops, placed, Math.max(0, end - n), end));
+  return kv ? detachKV(ops, kv) : null;
 }
 
 /** Refuses a state made by another kind of model or for another batch size. */
