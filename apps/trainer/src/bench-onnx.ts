@@ -55,6 +55,51 @@ export interface OnnxReport {
   results: OnnxBenchResult[];
 }
 
+/** A model's segment graph loaded for evaluation: see {@link openOnnxEval}. */
+export interface OnnxEvalSession {
+  /** e.g. `onnxruntime-node 1.30.0`. */
+  readonly runtime: string;
+  readonly executionProvider: string;
+  /** Runtime and execution provider, as the bench's targets name them (`onnxruntime-node 1.30.0 cpu`). */
+  readonly label: string;
+  /** Milliseconds to score `batches` batches, each continuing the state the previous one left. */
+  time(batches: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Times batch × length scoring calls through the segment graph, the state carried from call to call. */
+function evalTimer(onnx: OnnxModel, vocab: number, batch: number, length: number): (batches: number) => Promise<number> {
+  const tokens = Int32Array.from({ length: batch * length }, (_, i) => (i * 7919) % vocab);
+  const stream = onnx.stream(batch, 'segment');
+  return async (batches) => {
+    const start = performance.now();
+    for (let i = 0; i < batches; i++) await stream.append(tokens, length);
+    return performance.now() - start;
+  };
+}
+
+/**
+ * Exports a model (`config` as `createModel` takes it, weights from `initParams` with its seed) and
+ * opens its segment graph on onnxruntime-node (CPU) for evaluation at batch × length, so that a
+ * caller can time short runs in turn with another toolkit's. `batches`: how many the caller will
+ * score at most (models with a position limit are exported for that many).
+ */
+export async function openOnnxEval(config: Readonly<Record<string, unknown>>, shape: { batch: number; length: number; batches: number }): Promise<OnnxEvalSession> {
+  const model = createModel({ ...config });
+  const exported = exportModel(model, initParams(model.paramSpecs(), Number(config.seed ?? 0)), {
+    segmentTokens: shape.length,
+    maxPositions: shape.length * (shape.batches + 1),
+  });
+  const onnx = await OnnxModel.load(exported, { device: 'cpu' });
+  return {
+    runtime: onnx.runtime,
+    executionProvider: onnx.device,
+    label: `${onnx.runtime} ${onnx.device}`,
+    time: evalTimer(onnx, model.config.vocabSize, shape.batch, shape.length),
+    close: () => onnx.release(),
+  };
+}
+
 /**
  * Measures the request's models on ONNX Runtime (onnxruntime-node, CPU): each is exported from
  * seeded weights, then scored batch × length at a time through the segment graph (evaluation)
@@ -71,12 +116,9 @@ export const measureOnnxRuntime: MeasureOnnx = async (request) => {
     const onnx = await OnnxModel.load(exported, { device: 'cpu' });
     try {
       const V = model.config.vocabSize;
-      const tokens = Int32Array.from({ length: request.batch * request.length }, (_, i) => (i * 7919) % V);
-      const stream = onnx.stream(request.batch, 'segment');
-      for (let i = 0; i < request.warmup; i++) await stream.append(tokens, request.length);
-      const start = performance.now();
-      for (let i = 0; i < request.steps; i++) await stream.append(tokens, request.length);
-      const evalTokensPerS = (request.steps * request.batch * request.length) / ((performance.now() - start) / 1000);
+      const timeEval = evalTimer(onnx, V, request.batch, request.length);
+      await timeEval(request.warmup);
+      const evalTokensPerS = (request.steps * request.batch * request.length) / ((await timeEval(request.steps)) / 1000);
       // One stream per position, brought there through the step graph's state, then single
       // tokens timed on every stream in turn (see interleavedMedians).
       const streams = [];

@@ -457,7 +457,7 @@ async function measureModel(tf: Tf, backend: BackendName, id: BenchModelId, s: M
     return rss;
   };
   try {
-    trainer = createTrainer(model, { tf, seed: 0, optimizer: { lr: 1e-3, warmupSteps: 0 } });
+    trainer = await benchTrainer(tf, model, 1);
     const next = randomBatches(1, batch, length, vocabSize);
     for (let i = 0; i < s.warmup; i++) {
       await trainer.step(next());
@@ -526,18 +526,51 @@ async function measureModel(tf: Tf, backend: BackendName, id: BenchModelId, s: M
 }
 
 
+/** The bench's data-parallel trainer (`workers` > 1: `createParallelTrainer`, else `createTrainer`). */
+async function benchTrainer(tf: Tf, model: Model, workers: number): Promise<Trainer> {
+  const options = { tf, seed: 0, optimizer: { lr: 1e-3, warmupSteps: 0 } };
+  return workers > 1 ? createParallelTrainer(model, { ...options, workers, kindModules: await kindModuleUrls() }) : createTrainer(model, options);
+}
+
+/** A model's trainer on one backend, for timing short training runs: see {@link openBenchTraining}. */
+export interface BenchTrainingSession {
+  /** e.g. `wasm, 2 workers` (as the targets name it). */
+  readonly label: string;
+  /** Milliseconds for `steps` training steps on random batches, the state carried from step to step. */
+  time(steps: number): Promise<number>;
+  close(): void;
+}
+
+/**
+ * Creates the trainer `staircase bench` measures (`config` as `createModel` takes it; seed 0,
+ * AdamW lr 1e-3) on `backend` with `workers` data-parallel workers, so that a caller can time short
+ * training runs in turn with another toolkit's.
+ */
+export async function openBenchTraining(
+  config: Readonly<Record<string, unknown>>,
+  options: { backend: BackendName; workers: number; batch: number; length: number },
+): Promise<BenchTrainingSession> {
+  const model = createModel({ ...config });
+  const tf = (await selectBackend({ backend: options.backend })).tf;
+  const trainer = await benchTrainer(tf, model, options.workers);
+  const next = randomBatches(1, options.batch, options.length, model.config.vocabSize);
+  return {
+    label: options.workers > 1 ? `${options.backend}, ${options.workers} workers` : options.backend,
+    async time(steps) {
+      const t0 = performance.now();
+      for (let i = 0; i < steps; i++) await trainer.step(next());
+      return performance.now() - t0;
+    },
+    close: () => trainer.dispose(),
+  };
+}
+
 /** Data-parallel training throughput with `createParallelTrainer`; failures are reported, not thrown. */
 async function measureParallel(tf: Tf, model: Model, s: MeasureSettings, sample: () => number): Promise<NonNullable<BenchResult['trainParallel']>> {
   const base = { workers: s.workers, steps: s.steps, warmup: s.warmup };
   let trainer: Trainer | undefined;
   try {
-    trainer = await createParallelTrainer(model, {
-      tf,
-      seed: 0,
-      optimizer: { lr: 1e-3, warmupSteps: 0 },
-      workers: s.workers,
-      kindModules: await kindModuleUrls(),
-    });
+    trainer = await benchTrainer(tf, model, s.workers);
     const { batch, length, vocabSize } = s.spec;
     const next = randomBatches(1, batch, length, vocabSize);
     for (let i = 0; i < s.warmup; i++) await trainer.step(next());

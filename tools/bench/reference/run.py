@@ -61,6 +61,16 @@ def _args(argv):
     b.add_argument("--history-segment", type=int, default=0, help="tokens per call while reaching a position (default: --length)")
     b.add_argument("--lr", type=float, default=1e-3)
     b.add_argument("--seed", type=int, default=0)
+
+    s = sub.add_parser(
+        "serve",
+        help="one model kept loaded: answers `train N` / `eval N` lines on stdin with one JSON line each "
+        "(N steps timed, state carried from call to call), so that a harness can alternate short runs of "
+        "both toolkits and compare measurements seconds apart",
+    )
+    for name in ("--config", "--batch", "--length", "--threads", "--blas-threads", "--lr", "--seed"):
+        action = next(a for a in b._actions if name in a.option_strings)
+        s.add_argument(name, type=action.type, default=action.default, required=action.required, help=action.help)
     return p.parse_args(argv)
 
 
@@ -69,7 +79,7 @@ ARGS = _args(sys.argv[1:])
 # reduction kernels on the first, and calls OpenBLAS (which runs GEMM on the second) from its own
 # thread. Both pools spin while waiting, so sizing both to every core oversubscribes the machine.
 # Thread pools read these when torch (and OpenBLAS under it) load: set them before the import.
-BLAS_THREADS = (ARGS.blas_threads or os.cpu_count() or 1) if ARGS.command == "bench" else ARGS.threads
+BLAS_THREADS = (ARGS.blas_threads or os.cpu_count() or 1) if ARGS.command in ("bench", "serve") else ARGS.threads
 os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
 for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(BLAS_THREADS)
@@ -176,67 +186,70 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-def bench(args) -> dict:
-    with open(args.config) as f:
-        cfg = models.parse_config(json.load(f))
-    B, T, V = args.batch, args.length, cfg["vocabSize"]
-    load_before = os.getloadavg()[0]
-    gen = torch.Generator().manual_seed(args.seed)
-    params = models.init_params(cfg, gen)
-    for p in params.values():
-        p.requires_grad_(True)
-    decay = [params[s.name] for s in models.param_specs(cfg) if s.decay]
-    no_decay = [params[s.name] for s in models.param_specs(cfg) if not s.decay]
-    # packages/backend-tfjs/src/adamw.ts and train.ts defaults: betas (0.9, 0.999), eps 1e-8,
-    # decoupled weight decay 0.01 on matMul weights only, global-norm clip 1.0, constant lr.
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.999), eps=1e-8
-    )
-    flat = list(params.values())
+class Session:
+    """One model of `args.config` with seeded weights, an AdamW optimiser and random batches of
+    `args.batch` × `args.length` tokens: `train_step` and `eval_step` each carry their own model
+    state from call to call, detached, as our trainer and evaluator do."""
 
-    def batch():
+    def __init__(self, args):
+        with open(args.config) as f:
+            self.cfg = cfg = models.parse_config(json.load(f))
+        self.B, self.T, self.V = args.batch, args.length, cfg["vocabSize"]
+        self.gen = torch.Generator().manual_seed(args.seed)
+        self.params = params = models.init_params(cfg, self.gen)
+        for p in params.values():
+            p.requires_grad_(True)
+        decay = [params[s.name] for s in models.param_specs(cfg) if s.decay]
+        no_decay = [params[s.name] for s in models.param_specs(cfg) if not s.decay]
+        # packages/backend-tfjs/src/adamw.ts and train.ts defaults: betas (0.9, 0.999), eps 1e-8,
+        # decoupled weight decay 0.01 on matMul weights only, global-norm clip 1.0, constant lr.
+        self.opt = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.999), eps=1e-8
+        )
+        self.flat = list(params.values())
+        self.train_state = None
+        self.eval_state = None
+        self.losses = []
+
+    def batch(self):
         # Random rows of T + 1 tokens: inputs and next-token targets, as the TS bench's batches.
-        rows = torch.randint(0, V, (B, T + 1), generator=gen)
+        rows = torch.randint(0, self.V, (self.B, self.T + 1), generator=self.gen)
         return rows[:, :-1], rows[:, 1:]
 
-    # Training carries the model state from step to step, detached, as our trainer does.
-    train_state = None
-    losses = []
-
-    def train_step():
-        nonlocal train_state
-        tokens, targets = batch()
-        logits, train_state = models.forward(params, cfg, tokens, train_state, training=True)
+    def train_step(self):
+        tokens, targets = self.batch()
+        logits, self.train_state = models.forward(self.params, self.cfg, tokens, self.train_state, training=True)
         loss = models.cross_entropy(logits, targets)
-        opt.zero_grad(set_to_none=True)
+        self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(flat, 1.0)
-        opt.step()
-        losses.append(loss.item())
+        torch.nn.utils.clip_grad_norm_(self.flat, 1.0)
+        self.opt.step()
+        self.losses.append(loss.item())
 
-    log(f"{cfg['kind']}: {args.warmup} warm-up + {args.steps} training steps of {B}×{T}")
-    for _ in range(args.warmup):
-        train_step()
-    t0 = time.perf_counter()
-    for _ in range(args.steps):
-        train_step()
-    train_s = time.perf_counter() - t0
-
-    eval_state = None
-
-    def eval_step():
-        nonlocal eval_state
-        tokens, targets = batch()
+    def eval_step(self):
+        tokens, targets = self.batch()
         with torch.no_grad():
-            logits, eval_state = models.forward(params, cfg, tokens, eval_state)
+            logits, self.eval_state = models.forward(self.params, self.cfg, tokens, self.eval_state)
             models.cross_entropy(logits, targets).item()
 
-    for _ in range(args.warmup):
-        eval_step()
-    t0 = time.perf_counter()
-    for _ in range(args.steps):
-        eval_step()
-    eval_s = time.perf_counter() - t0
+    def timed(self, step, n: int) -> float:
+        """Seconds for `n` calls of `step`."""
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        return time.perf_counter() - t0
+
+
+def bench(args) -> dict:
+    load_before = os.getloadavg()[0]
+    session = Session(args)
+    cfg, params, gen, losses = session.cfg, session.params, session.gen, session.losses
+    B, T = session.B, session.T
+    log(f"{cfg['kind']}: {args.warmup} warm-up + {args.steps} training steps of {B}×{T}")
+    session.timed(session.train_step, args.warmup)
+    train_s = session.timed(session.train_step, args.steps)
+    session.timed(session.eval_step, args.warmup)
+    eval_s = session.timed(session.eval_step, args.steps)
 
     stream = {}
     positions = sorted(int(p) for p in args.stream_positions.split(",") if p.strip())
@@ -305,7 +318,29 @@ def stream_latency(params, cfg, positions, history_segment, stream_tokens, gen) 
     return {str(target): _sig(1000 * statistics.median(ts)) for target, ts in zip(positions, times)}
 
 
+def serve(args) -> None:
+    """`serve`: prints {"ready": ...} once the model is built, then answers each stdin line
+    `train N` / `eval N` with {"command", "steps", "ms"} (N steps, timed together) and anything
+    else with {"error"}; ends at end of input."""
+    session = Session(args)
+    steps = {"train": session.train_step, "eval": session.eval_step}
+    print(json.dumps({"ready": True, "kind": session.cfg["kind"], "torch": torch.__version__, "blas": blas_library()}), flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        if len(words) != 2 or words[0] not in steps or not words[1].isdigit():
+            print(json.dumps({"error": f"expected `train N` or `eval N`, got {line.strip()!r}"}), flush=True)
+            continue
+        n = int(words[1])
+        ms = 1000 * session.timed(steps[words[0]], n)
+        print(json.dumps({"command": words[0], "steps": n, "ms": _sig(ms, 6)}), flush=True)
+
+
 def main() -> None:
+    if ARGS.command == "serve":
+        serve(ARGS)
+        return
     result = crosscheck(ARGS) if ARGS.command == "crosscheck" else bench(ARGS)
     print(json.dumps(result))
 

@@ -12,10 +12,17 @@ export function program(): Command {
     .option('--blas-threads <n>', "OpenBLAS's threads under PyTorch (default: every core)", wholeNumber)
     .option('--no-pytorch', 'skip the PyTorch peer')
     .option('--rounds <n>', 'measure every model this many times on both sides, alternating which goes first; targets use the median (memory: the worst)', wholeNumber, 1)
+    .option(
+      '--pairs <n>',
+      'per model and round, time ONNX Runtime and PyTorch evaluation in this many alternating short runs (0: none); the ONNX target uses their median ratio',
+      wholeNumber,
+      16,
+    )
     .action(async (o) => {
       const report = await runSuite({
         ...benchOptionsFrom(o),
         rounds: o.rounds,
+        pairs: o.pairs,
         pytorch:
           o.pytorch === false
             ? false

@@ -1,4 +1,5 @@
 import { benchMarkdown } from '@staircase/trainer';
+import type { PairedRuns } from './paired.js';
 import type { SuiteReport, SuiteRound } from './suite.js';
 
 const round = (x: number, digits = 3) => Number(x.toPrecision(digits));
@@ -26,6 +27,38 @@ function peerTable(r: SuiteRound): string[] {
   return out;
 }
 
+/** Our separate measurement's ratio to the peer's, for a pairing's figure (null where one is missing). */
+function separateRatio(r: SuiteRound, p: PairedRuns): number | null {
+  const peer = r.pytorch.results.find((x) => x.model === p.model)?.measured;
+  if (!peer) return null;
+  if (p.what === 'eval') {
+    const onnx = r.staircase.onnx.results.find((x) => x.model === p.model && `${x.runtime} ${x.executionProvider}` === p.ours);
+    return onnx?.evalTokensPerS ? onnx.evalTokensPerS / peer.eval_tokens_per_s : null;
+  }
+  const wasm = r.staircase.results.find((x) => x.backend === 'wasm' && x.model === p.model);
+  const ours = p.ours === 'wasm' ? wasm?.train?.tokensPerS : wasm?.trainParallel && !wasm.trainParallel.error ? wasm.trainParallel.tokensPerS : undefined;
+  return ours ? ours / peer.train_tokens_per_s : null;
+}
+
+function pairedTable(r: SuiteRound): string[] {
+  if (r.paired.length === 0) return [];
+  const out = [
+    '',
+    'In pairs of short runs, ours then the peer\'s or the other way round (ratio: ours ÷ PyTorch in tokens/s, that is PyTorch ms ÷ our ms):',
+    '',
+    '| figure | ours | model | steps per run | pairs | median | lowest | highest | separate runs |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const p of r.paired) {
+    const figure = p.what === 'train' ? 'training' : 'evaluation';
+    const cells = p.error
+      ? [`failed: ${p.error}`, '', '', '']
+      : [String(p.ratios.length), fmt(p.value), fmt(Math.min(...p.ratios)), fmt(Math.max(...p.ratios))];
+    out.push(`| ${figure} | ${p.ours ?? '–'} | ${p.model} | ${p.stepsPerRun} | ${cells.join(' | ')} | ${fmt(separateRatio(r, p))} |`);
+  }
+  return out;
+}
+
 /**
  * The suite as markdown: the targets over all rounds (value = median of the rounds for speed
  * ratios, worst round for memory; each round's value; met on the combined value and in every
@@ -48,7 +81,7 @@ export function suiteMarkdown(report: SuiteReport): string {
   }
   for (const [i, r] of report.rounds.entries()) {
     const title = n > 1 ? ` (round ${i + 1} of ${n})` : '';
-    out.push('', `### TensorFlow.js (\`staircase bench\`)${title}`, '', benchMarkdown(r.staircase).trimEnd(), '', `### PyTorch peer${title}`, '', ...peerTable(r));
+    out.push('', `### TensorFlow.js (\`staircase bench\`)${title}`, '', benchMarkdown(r.staircase).trimEnd(), '', `### PyTorch peer${title}`, '', ...peerTable(r), ...pairedTable(r));
   }
   return `${out.join('\n')}\n`;
 }

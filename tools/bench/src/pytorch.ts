@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 /** The PyTorch peer: `tools/bench/reference/run.py`, run with Debian's Python (which sees `python3-torch`). */
@@ -99,6 +100,24 @@ export interface PytorchBenchSettings {
   historySegment?: number;
 }
 
+/** The script and the arguments `run.py bench` and `run.py serve` share. */
+function runArgs(command: 'bench' | 'serve', config: string, shape: { batch: number; length: number }, options: PytorchOptions): string[] {
+  return [
+    options.script ?? REFERENCE_SCRIPT,
+    command,
+    '--config',
+    config,
+    '--batch',
+    String(shape.batch),
+    '--length',
+    String(shape.length),
+    '--threads',
+    String(options.threads ?? 1),
+    '--blas-threads',
+    String(options.blasThreads ?? cpus().length),
+  ];
+}
+
 /**
  * Runs `run.py bench` once per model (`config` is our model config object, written to a JSON file)
  * and never throws: a missing script, an absent torch or a failing model is reported.
@@ -123,7 +142,6 @@ export async function measurePytorch(
   onProgress: (line: string) => void = () => {},
 ): Promise<PytorchReport> {
   const python = options.python ?? DEFAULT_PYTHON;
-  const script = options.script ?? REFERENCE_SCRIPT;
   const dir = mkdtempSync(join(tmpdir(), 'staircase-bench-'));
   const results: PytorchResult[] = [];
   try {
@@ -131,24 +149,7 @@ export async function measurePytorch(
       onProgress(`pytorch ${m.id}: ${settings.warmup} warm-up + ${settings.steps} steps`);
       const file = join(dir, `${m.id}.json`);
       writeFileSync(file, JSON.stringify(m.config));
-      const args = [
-        script,
-        'bench',
-        '--config',
-        file,
-        '--batch',
-        String(settings.batch),
-        '--length',
-        String(settings.length),
-        '--steps',
-        String(settings.steps),
-        '--warmup',
-        String(settings.warmup),
-        '--threads',
-        String(options.threads ?? 1),
-        '--blas-threads',
-        String(options.blasThreads ?? cpus().length),
-      ];
+      const args = [...runArgs('bench', file, settings, options), '--steps', String(settings.steps), '--warmup', String(settings.warmup)];
       if (settings.positions.length > 0) {
         args.push('--stream-positions', settings.positions.join(','));
         if (settings.streamTokens !== undefined) args.push('--stream-tokens', String(settings.streamTokens));
@@ -170,4 +171,80 @@ export async function measurePytorch(
   }
   const ok = results.some((r) => r.measured);
   return ok ? { status: 'measured', python, results } : { status: 'unavailable', reason: results.map((r) => `${r.model}: ${r.error}`).join('; '), python, results };
+}
+
+/** A model kept loaded by `run.py serve`: see {@link openPytorchSession}. */
+export interface PytorchSession {
+  /** What the peer reported when ready: torch's version and the BLAS it loaded. */
+  readonly torch: string;
+  readonly blas: string;
+  /** Milliseconds for `steps` training or evaluation steps (state carried from call to call). */
+  time(command: 'train' | 'eval', steps: number): Promise<number>;
+  /** Ends the peer process. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `run.py serve` for one model (`config`: our model config object) at batch × length, so
+ * that a caller can time short runs of the peer between short runs of its own: two figures taken
+ * seconds apart see the same machine, where two whole benchmark runs a minute apart do not. Rejects
+ * with the peer's last line of stderr when it cannot start.
+ */
+export async function openPytorchSession(
+  config: Record<string, unknown>,
+  shape: { batch: number; length: number },
+  options: PytorchOptions = {},
+): Promise<PytorchSession> {
+  const dir = mkdtempSync(join(tmpdir(), 'staircase-peer-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify(config));
+  const args = runArgs('serve', file, shape, options);
+  const child = spawn(options.python ?? DEFAULT_PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + String(d)).slice(-4096);
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const exited = new Promise<string>((resolve) => {
+    child.on('close', (code) => resolve(`run.py serve ended (exit ${code}): ${lastLine(stderr) || 'no message'}`));
+    child.on('error', (e) => resolve(`run.py serve did not start: ${e.message}`));
+  });
+  const timeoutMs = options.timeoutMs ?? 3_600_000;
+  const next = async (): Promise<Record<string, unknown>> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`run.py serve gave no answer in ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      // The process's end resolves (never rejects) so that no promise is left to reject unhandled.
+      const line = await Promise.race([lines.next(), exited.then(() => ({ done: true as const, value: undefined })), timeout]);
+      if (line.done) throw new Error(await exited);
+      const answer = JSON.parse(line.value) as Record<string, unknown>;
+      if (typeof answer.error === 'string') throw new Error(`run.py serve: ${answer.error}`);
+      return answer;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const close = async () => {
+    child.stdin.end();
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const ready = await next();
+    return {
+      torch: String(ready.torch),
+      blas: String(ready.blas),
+      async time(command, steps) {
+        child.stdin.write(`${command} ${steps}\n`);
+        return Number((await next()).ms);
+      },
+      close,
+    };
+  } catch (e) {
+    child.kill();
+    await close();
+    throw e;
+  }
 }

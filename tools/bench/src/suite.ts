@@ -5,10 +5,13 @@ import {
   mergeBenchReports,
   resolveBenchModels,
   resolveBenchSettings,
+  openBenchTraining,
+  openOnnxEval,
   runBench,
   UsageError,
 } from '@staircase/trainer';
-import { DEFAULT_PYTHON, measurePytorch, type PytorchOptions, type PytorchReport, pytorchUnavailable } from './pytorch.js';
+import { DEFAULT_PYTHON, measurePytorch, openPytorchSession, type PytorchOptions, type PytorchReport, pytorchUnavailable } from './pytorch.js';
+import { measurePairs, type PairedRuns } from './paired.js';
 import { combineRounds, type SuiteTargetRow, type TargetRow, targets } from './targets.js';
 
 /** Options of {@link runSuite}: `staircase bench`'s, plus the PyTorch peer (`false`: skip it) and the rounds. */
@@ -16,18 +19,26 @@ export interface SuiteOptions extends BenchOptions {
   pytorch?: PytorchOptions | false;
   /** How many times every model is measured, on both sides (default 1). */
   rounds?: number;
+  /**
+   * Per model and round, WASM training and ONNX Runtime evaluation also timed in this many pairs
+   * of short runs alternating with the peer's (default 16; 0: none); the ratio targets take the
+   * pairs' median (see {@link PairedRuns}).
+   */
+  pairs?: number;
 }
 
 /** One round: every model measured once by TensorFlow.js (and ONNX Runtime) and once by the peer. */
 export interface SuiteRound {
   staircase: BenchReport;
   pytorch: PytorchReport;
+  /** Training and evaluation timed in pairs, per model (none without the peer or `pairs`). */
+  paired: PairedRuns[];
   targets: TargetRow[];
 }
 
 /** The whole bench: each round's measurements and targets, and the targets over all rounds. */
 export interface SuiteReport {
-  schema: 'staircase-bench-suite/2';
+  schema: 'staircase-bench-suite/3';
   rounds: SuiteRound[];
   /** Each target over the rounds (median of the speed ratios, worst of the memory figures). */
   targets: SuiteTargetRow[];
@@ -48,8 +59,9 @@ function mergePeer(parts: readonly PytorchReport[], python: string): PytorchRepo
  * steady drift does not favour one side. The peer's availability is checked once.
  */
 export async function runSuite(options: SuiteOptions = {}): Promise<SuiteReport> {
-  const { pytorch: peerOptions, rounds: roundCount = 1, ...benchOptions } = options;
+  const { pytorch: peerOptions, rounds: roundCount = 1, pairs = 16, ...benchOptions } = options;
   if (!Number.isInteger(roundCount) || roundCount < 1) throw new UsageError(`--rounds: expected a whole number ≥ 1, got ${roundCount}`);
+  if (!Number.isInteger(pairs) || pairs < 0) throw new UsageError(`--pairs: expected a whole number ≥ 0, got ${pairs}`);
   const { size, settings } = resolveBenchSettings(benchOptions);
   const models = resolveBenchModels(benchOptions.kinds);
   const progress = options.onProgress ?? (() => {});
@@ -62,6 +74,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteReport>
   for (let r = 0; r < roundCount; r++) {
     const ours: BenchReport[] = [];
     const peers: PytorchReport[] = [];
+    const paired: PairedRuns[] = [];
     for (const id of models) {
       if (roundCount > 1) progress(`round ${r + 1} of ${roundCount}: ${id}`);
       const tfjs = async () => ours.push(await runBench({ ...benchOptions, kinds: [id] }));
@@ -76,10 +89,27 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteReport>
         await peer();
         await tfjs();
       }
+      if (pairs > 0 && peerOptions !== false && unavailable === undefined) {
+        const report = ours.at(-1)!;
+        const config = benchModelConfig(size, id);
+        const shape = { batch: settings.batch, length: settings.length };
+        const plan = { pairs, stepsPerRun: Math.max(1, Math.ceil(settings.steps / 8)), warmup: settings.warmup, oursFirst: r % 2 === 0 };
+        const openPeer = () => openPytorchSession(config, shape, peerOptions ?? {});
+        if (report.backends.measured.includes('wasm')) {
+          progress(`paired training ${id}: ${pairs} pairs of TF.js WASM and PyTorch runs`);
+          const openOurs = () => openBenchTraining(config, { backend: 'wasm', workers: settings.workers, ...shape });
+          paired.push(await measurePairs(id, 'train', openOurs, openPeer, plan));
+        }
+        if (report.onnx.status === 'measured') {
+          progress(`paired evaluation ${id}: ${pairs} pairs of ONNX Runtime and PyTorch runs`);
+          const openOurs = () => openOnnxEval(config, { ...shape, batches: plan.warmup + pairs * plan.stepsPerRun });
+          paired.push(await measurePairs(id, 'eval', openOurs, openPeer, plan));
+        }
+      }
     }
     const staircase = mergeBenchReports(ours);
     const pytorch = peers.length > 0 ? mergePeer(peers, python) : notMeasured;
-    rounds.push({ staircase, pytorch, targets: targets(staircase, pytorch) });
+    rounds.push({ staircase, pytorch, paired, targets: targets(staircase, pytorch, paired) });
   }
-  return { schema: 'staircase-bench-suite/2', rounds, targets: combineRounds(rounds.map((x) => x.targets)) };
+  return { schema: 'staircase-bench-suite/3', rounds, targets: combineRounds(rounds.map((x) => x.targets)) };
 }

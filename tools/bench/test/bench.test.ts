@@ -9,7 +9,7 @@ describe('pnpm bench (tiny)', () => {
 
   it('runs TensorFlow.js, the ONNX hook and the PyTorch peer in one invocation', async () => {
     report = await runSuite({ size: 'tiny', steps: 2, warmup: 1, workers: 2, positions: [16, 64], streamTokens: 2, rounds: 2, onProgress: (l) => progress.push(l) });
-    expect(report.schema).toBe('staircase-bench-suite/2');
+    expect(report.schema).toBe('staircase-bench-suite/3');
     expect(report.rounds).toHaveLength(2);
     const s = report.rounds[1]!.staircase;
     expect(s.size).toBe('tiny');
@@ -28,8 +28,13 @@ describe('pnpm bench (tiny)', () => {
           stream: expect.objectContaining({ msPerToken: { '16': expect.any(Number), '64': expect.any(Number) } }),
         }),
       );
-      // Data-parallel training is measured on the single-threaded backends (a failure is reported, not thrown).
-      if (r.backend === 'wasm' || r.backend === 'cpu') expect(r.trainParallel).toEqual(expect.objectContaining({ workers: 2, tokensPerS: expect.any(Number) }));
+      // Data-parallel training is measured on the single-threaded backends (a failure would be
+      // reported, not thrown; here, run from sources under vitest, the workers must start too).
+      if (r.backend === 'wasm' || r.backend === 'cpu') {
+        expect(r.trainParallel).toEqual(expect.objectContaining({ workers: 2, tokensPerS: expect.any(Number) }));
+        expect(r.trainParallel!.error).toBeUndefined();
+        expect(r.trainParallel!.tokensPerS).toBeGreaterThan(0);
+      }
     }
     expect(['measured', 'not installed', 'failed']).toContain(s.onnx.status);
     // The peer either measured every model or says why it could not run.
@@ -57,6 +62,28 @@ describe('pnpm bench (tiny)', () => {
     } else {
       expect(pytorch.status).toBe('unavailable');
       expect(pytorch.reason).toMatch(/\S/);
+    }
+    // Training (WASM, 2 workers) and ONNX Runtime evaluation in pairs (16 by default): where both
+    // sides ran, every model, 16 ratios of two positive times each, their median the target's value.
+    for (const r of report.rounds) {
+      if (r.pytorch.status !== 'measured') {
+        expect(r.paired).toEqual([]);
+        continue;
+      }
+      const whats = r.staircase.onnx.status === 'measured' ? ['train', 'eval'] : ['train'];
+      expect(r.paired.map((p) => `${p.what} ${p.model}`)).toEqual(DEFAULT_BENCH_MODELS.flatMap((m) => whats.map((w) => `${w} ${m}`)));
+      for (const p of r.paired) {
+        expect(p.error).toBeUndefined();
+        expect(p.stepsPerRun).toBe(1);
+        expect(p.ratios).toHaveLength(16);
+        expect([...p.oursMs, ...p.pytorchMs].every((ms) => ms > 0)).toBe(true);
+        expect(p.ratios).toEqual(p.pytorchMs.map((ms, k) => ms / p.oursMs[k]!));
+        const figure = p.what === 'train' ? 'TF.js WASM' : 'ONNX Runtime';
+        const row = r.targets.find((t) => t.figure.startsWith(figure) && t.model === p.model && t.backend === p.ours)!;
+        expect(p.ours).toBe(p.what === 'train' ? 'wasm, 2 workers' : row.backend);
+        expect(row.value).toBe(Number(p.value!.toPrecision(3)));
+        expect(row.note).toBe(`median of 16 pairs of runs of 1 ${p.what === 'train' ? 'step' : 'batch'}`);
+      }
     }
   });
 
@@ -119,6 +146,55 @@ describe('pnpm bench (tiny)', () => {
     const row = targets(fake.staircase, pytorch).find((t) => t.figure.startsWith('TF.js WASM') && t.model === 'transformer-xl')!;
     expect(row.value).toBe(0.5);
     expect(row.met).toBe('yes');
+  });
+
+  it('takes a ratio from paired runs where there are some, else from the separate runs', () => {
+    const fake = structuredClone(report.rounds[0]!);
+    const models = ['transformer-xl', 'ladder-r2'] as const;
+    fake.staircase.onnx = {
+      status: 'measured',
+      results: models.map((model) => ({ model, runtime: 'onnxruntime-node 0', executionProvider: 'cpu', evalTokensPerS: 300 })),
+    };
+    fake.staircase.results = models.map((model) => ({
+      backend: 'wasm',
+      model,
+      kind: model,
+      parameters: 1,
+      layerApplicationsPerToken: 2,
+      train: { tokensPerS: 50, msPerStep: 1, steps: 1, warmup: 0, firstLoss: 1, lastLoss: 1 },
+      trainParallel: { workers: 2, tokensPerS: 80, msPerStep: 1, steps: 1, warmup: 0 },
+    }));
+    const measured = { torch: '0', blas: 'none', threads: 1, blas_threads: 2, train_tokens_per_s: 100, eval_tokens_per_s: 100, stream_ms_per_token: {}, peak_rss_mb: 1 };
+    const pytorch = { status: 'measured' as const, python: 'fake', results: models.map((model) => ({ model, measured })) };
+    const pair = (what: 'train' | 'eval', model: string, ours: string, ratios: number[], error?: string) => ({
+      model,
+      what,
+      ours,
+      stepsPerRun: 5,
+      oursMs: ratios.map(() => 10),
+      pytorchMs: ratios.map((x) => 10 * x),
+      ratios,
+      value: error ? null : [...ratios].sort((a, b) => a - b)[ratios.length >> 1]!,
+      ...(error ? { error } : {}),
+    });
+    const paired = [
+      pair('train', 'transformer-xl', 'wasm, 2 workers', [0.4, 0.6, 0.55]),
+      pair('eval', 'transformer-xl', 'onnxruntime-node 0 cpu', [1.2, 2, 1.6]),
+      pair('eval', 'ladder-r2', 'onnxruntime-node 0 cpu', [], 'run.py serve ended (exit 1): boom'),
+    ];
+    const rows = targets(fake.staircase, pytorch, paired).filter((t) => t.figure.startsWith('ONNX') || t.figure.startsWith('TF.js WASM'));
+    expect(rows.map((t) => [t.backend, t.model, t.value, t.met, t.note])).toEqual([
+      ['wasm', 'transformer-xl', 0.5, 'yes', undefined],
+      ['wasm, 2 workers', 'transformer-xl', 0.55, 'yes', 'median of 3 pairs of runs of 5 steps'],
+      ['wasm', 'ladder-r2', 0.5, 'yes', undefined],
+      ['wasm, 2 workers', 'ladder-r2', 0.8, 'yes', undefined],
+      ['onnxruntime-node 0 cpu', 'transformer-xl', 1.6, 'yes', 'median of 3 pairs of runs of 5 batches'],
+      ['onnxruntime-node 0 cpu', 'ladder-r2', 3, 'stretch', 'paired runs failed: run.py serve ended (exit 1): boom'],
+    ]);
+    const md = suiteMarkdown({ schema: 'staircase-bench-suite/3', rounds: [{ ...fake, pytorch, paired, targets: rows }], targets: [] });
+    expect(md).toMatch(/\| training \| wasm, 2 workers \| transformer-xl \| 5 \| 3 \| 0\.55 \| 0\.4 \| 0\.6 \| 0\.8 \|/);
+    expect(md).toMatch(/\| evaluation \| onnxruntime-node 0 cpu \| transformer-xl \| 5 \| 3 \| 1\.6 \| 1\.2 \| 2 \| 3 \|/);
+    expect(md).toMatch(/\| evaluation \| onnxruntime-node 0 cpu \| ladder-r2 \| 5 \| failed: run\.py serve ended \(exit 1\): boom \| +\| +\| +\| 3 \|/);
   });
 
   it('combines rounds: the median of a speed ratio, the worst of a memory figure, met in every round', () => {

@@ -8,7 +8,7 @@ import { type ForwardResult, type ModelState, createModel, crossEntropy, initPar
 import '@staircase/ladder';
 import '@staircase/staircase';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PYTHON, REFERENCE_SCRIPT, pytorchUnavailable } from '../src/pytorch.js';
+import { DEFAULT_PYTHON, REFERENCE_SCRIPT, openPytorchSession, pytorchUnavailable } from '../src/pytorch.js';
 
 // The PyTorch peer (tools/bench/reference) re-implements every model kind from our TypeScript.
 // Here both run the same weights on the same tokens, fed in segments that carry state, and must
@@ -187,5 +187,17 @@ describe('PyTorch reference peer: crosscheck against our models', () => {
       }),
     );
     expect(Number.isFinite(result.first_loss)).toBe(true);
+  });
+
+  it.skipIf(!!unavailable)(`run.py serve times train / eval calls on one loaded model, and says why it cannot start${skipNote}`, async () => {
+    const config = { ...tiny, ...kinds['transformer-xl'], position: { type: 'relative', maxDistance: 8 } };
+    const peer = await openPytorchSession(config, { batch: 2, length: 8 }, { blasThreads: 1 });
+    try {
+      expect(peer.torch).toMatch(/\d/);
+      for (const [command, steps] of [['eval', 2], ['train', 1], ['eval', 1]] as const) expect(await peer.time(command, steps)).toBeGreaterThan(0);
+    } finally {
+      await peer.close();
+    }
+    await expect(openPytorchSession({ ...config, kind: 'no-such-kind' }, { batch: 2, length: 8 })).rejects.toThrow(/run\.py serve ended \(exit 1\): .*no-such-kind/);
   });
 });

@@ -74,7 +74,8 @@ export async function createParallelTrainer(model: Model, options: ParallelTrain
   const count = par.workers;
   const width = model.paramSpecs().reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0) + 1;
   const shared = ReplicaMemory.allocate(count, width);
-  const handles = Array.from({ length: count - 1 }, () => new WorkerHandle(new Worker(url)));
+  const execArgv = withoutCondition(process.execArgv, 'source');
+  const handles = Array.from({ length: count - 1 }, () => new WorkerHandle(new Worker(url, { execArgv })));
   const { tf: _tf, ...wireOptions } = resolved;
   try {
     await Promise.all(
@@ -101,6 +102,25 @@ export async function createParallelTrainer(model: Model, options: ParallelTrain
 }
 
 /** The worker script's URL, checked to exist so a missing build fails with a clear message. */
+/**
+ * The parent's Node options without one export condition. The worker script is built code and
+ * must resolve the built packages; a parent run from source (vitest passes `--conditions source`)
+ * would otherwise hand the worker TypeScript files it cannot load.
+ */
+export function withoutCondition(execArgv: readonly string[], condition: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if ((arg === '--conditions' || arg === '-C') && execArgv[i + 1] === condition) {
+      i++;
+      continue;
+    }
+    if (arg === `--conditions=${condition}` || arg === `-C=${condition}`) continue;
+    out.push(arg);
+  }
+  return out;
+}
+
 async function workerScript(given: string | URL | undefined): Promise<URL> {
   const here = import.meta.url;
   // Built, this module sits in dist/ next to the worker; run from source (the `source` export

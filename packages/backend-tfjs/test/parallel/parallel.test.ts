@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/checkpoint.js';
-import { createParallelTrainer } from '../../src/parallel/trainer.js';
+import { createParallelTrainer, withoutCondition } from '../../src/parallel/trainer.js';
 import { withBackend } from '../../src/testing.js';
 import type { Tf } from '../../src/tf.js';
 import { type Batch, type Trainer, type TrainerOptions, createTrainer } from '../../src/train.js';
@@ -156,5 +156,23 @@ describe('workers 2 on wasm', () => {
       t.dispose();
       await expect(createParallelTrainer(tinyModel('transformer-xl'), { tf, workers: 0 })).rejects.toThrow(/workers/);
     });
+  });
+});
+
+describe('the workers\' Node options', () => {
+  it('drop the parent\'s `source` export condition in every spelling, and nothing else', () => {
+    // What vitest passes its test processes (the workers run built code and must not resolve sources).
+    expect(withoutCondition(['--conditions', 'source', '--conditions', 'node', '--conditions', 'development'], 'source')).toEqual([
+      '--conditions',
+      'node',
+      '--conditions',
+      'development',
+    ]);
+    expect(withoutCondition(['--conditions=source', '-C', 'source', '-C=source', '--max-old-space-size=512', '-C', 'sources'], 'source')).toEqual([
+      '--max-old-space-size=512',
+      '-C',
+      'sources',
+    ]);
+    expect(withoutCondition([], 'source')).toEqual([]);
   });
 });
