@@ -14,9 +14,9 @@ export function program(): Command {
     .option('--rounds <n>', 'measure every model this many times on both sides, alternating which goes first; targets use the median (memory: the worst)', wholeNumber, 1)
     .option(
       '--pairs <n>',
-      'per model and round, time ONNX Runtime and PyTorch evaluation in this many alternating short runs (0: none); the ONNX target uses their median ratio',
+      'per model and round, also time WASM training and ONNX Runtime evaluation in this many pairs of short runs alternating with PyTorch (a cross-check, reported beside the targets)',
       wholeNumber,
-      16,
+      0,
     )
     .action(async (o) => {
       const report = await runSuite({

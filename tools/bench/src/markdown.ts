@@ -44,7 +44,7 @@ function pairedTable(r: SuiteRound): string[] {
   if (r.paired.length === 0) return [];
   const out = [
     '',
-    'In pairs of short runs, ours then the peer\'s or the other way round (ratio: ours ÷ PyTorch in tokens/s, that is PyTorch ms ÷ our ms):',
+    'Cross-check, not used by the targets: in pairs of short runs, ours then the peer\'s or the other way round (ratio: ours ÷ PyTorch in tokens/s, that is PyTorch ms ÷ our ms):',
     '',
     '| figure | ours | model | steps per run | pairs | median | lowest | highest | separate runs |',
     '|---|---|---|---|---|---|---|---|---|',

@@ -2,9 +2,10 @@ import type { PytorchSession } from './pytorch.js';
 
 /**
  * One model timed in short runs on our side and on the PyTorch peer, in turn: each pair's ratio
- * compares two runs seconds apart. This machine's speed swings by ±30 % from one second to the
- * next and drifts over minutes, so two separate measurements a minute apart can differ by more
- * than the figure being measured; the median of many pairs does not.
+ * compares two runs seconds apart, where the separate measurements are a minute apart on a machine
+ * whose speed drifts. A cross-check, not the targets' source: in short runs alternating with ours
+ * the peer measured 0–40 % slower than in its own long runs (Transformer-XL, Ladder and Cached
+ * Staircase evaluation most), while ours did not (docs/BENCHMARKS.md, *Paired runs*).
  */
 export interface PairedRuns {
   model: string;
@@ -37,12 +38,19 @@ export interface PairPlan {
   warmup: number;
   /** Whether the first pair starts with our side (then it alternates). */
   oursFirst: boolean;
+  /**
+   * Milliseconds of idle before every timed run (default 500). Right after an ONNX Runtime run the
+   * peer ran ~30 % slower for 100–300 ms (measured: 89.5 ms per Transformer-XL batch straight
+   * after, 72 after 300 ms, 68 with no ONNX run before), while ONNX Runtime right after the peer did
+   * not; without the pause, pairs favoured our side.
+   */
+  settleMs?: number;
 }
 
 /**
  * Opens both sides, warms both up, then times `plan.pairs` pairs of runs, which side goes first
- * alternating from pair to pair. Never throws: a failure is reported in `error`, and both sides
- * are closed whatever happens.
+ * alternating from pair to pair, each run after `plan.settleMs` of idle. Never throws: a failure is
+ * reported in `error`, and both sides are closed whatever happens.
  */
 export async function measurePairs(
   model: string,
@@ -61,8 +69,15 @@ export async function measurePairs(
     const [o, p] = [ours, peer];
     await o.time(plan.warmup);
     await p.time(what, plan.warmup);
-    const runOurs = async () => result.oursMs.push(await o.time(plan.stepsPerRun));
-    const runPeer = async () => result.pytorchMs.push(await p.time(what, plan.stepsPerRun));
+    const settle = () => new Promise((resolve) => setTimeout(resolve, plan.settleMs ?? 500));
+    const runOurs = async () => {
+      await settle();
+      result.oursMs.push(await o.time(plan.stepsPerRun));
+    };
+    const runPeer = async () => {
+      await settle();
+      result.pytorchMs.push(await p.time(what, plan.stepsPerRun));
+    };
     for (let k = 0; k < plan.pairs; k++) {
       for (const run of (k % 2 === 0) === plan.oursFirst ? [runOurs, runPeer] : [runPeer, runOurs]) await run();
       result.ratios.push(result.pytorchMs[k]! / result.oursMs[k]!);

@@ -21,8 +21,8 @@ export interface SuiteOptions extends BenchOptions {
   rounds?: number;
   /**
    * Per model and round, WASM training and ONNX Runtime evaluation also timed in this many pairs
-   * of short runs alternating with the peer's (default 16; 0: none); the ratio targets take the
-   * pairs' median (see {@link PairedRuns}).
+   * of short runs alternating with the peer's (default 0: none), reported beside the targets (see
+   * {@link PairedRuns}).
    */
   pairs?: number;
 }
@@ -56,10 +56,12 @@ function mergePeer(parts: readonly PytorchReport[], python: string): PytorchRepo
  * ONNX Runtime) and the PyTorch peer on the same model, so that each ratio compares two measurements
  * a minute or two apart rather than the two halves of a whole run (this machine's speed drifts by
  * ±20 % over minutes). Even rounds measure TensorFlow.js first, odd rounds the peer first, so a
- * steady drift does not favour one side. The peer's availability is checked once.
+ * steady drift does not favour one side. Then, with `pairs` > 0, the model's WASM training and
+ * ONNX Runtime evaluation are timed in pairs of short runs with the peer's (see {@link measurePairs}),
+ * a cross-check reported beside the targets. The peer's availability is checked once.
  */
 export async function runSuite(options: SuiteOptions = {}): Promise<SuiteReport> {
-  const { pytorch: peerOptions, rounds: roundCount = 1, pairs = 16, ...benchOptions } = options;
+  const { pytorch: peerOptions, rounds: roundCount = 1, pairs = 0, ...benchOptions } = options;
   if (!Number.isInteger(roundCount) || roundCount < 1) throw new UsageError(`--rounds: expected a whole number ≥ 1, got ${roundCount}`);
   if (!Number.isInteger(pairs) || pairs < 0) throw new UsageError(`--pairs: expected a whole number ≥ 0, got ${pairs}`);
   const { size, settings } = resolveBenchSettings(benchOptions);
@@ -93,7 +95,9 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteReport>
         const report = ours.at(-1)!;
         const config = benchModelConfig(size, id);
         const shape = { batch: settings.batch, length: settings.length };
-        const plan = { pairs, stepsPerRun: Math.max(1, Math.ceil(settings.steps / 8)), warmup: settings.warmup, oursFirst: r % 2 === 0 };
+        // At `tiny` (CI's size, runs of milliseconds) a short settle keeps the test quick.
+        const settleMs = size === 'tiny' ? 10 : 500;
+        const plan = { pairs, stepsPerRun: Math.max(1, Math.ceil(settings.steps / 8)), warmup: settings.warmup, oursFirst: r % 2 === 0, settleMs };
         const openPeer = () => openPytorchSession(config, shape, peerOptions ?? {});
         if (report.backends.measured.includes('wasm')) {
           progress(`paired training ${id}: ${pairs} pairs of TF.js WASM and PyTorch runs`);
@@ -109,7 +113,7 @@ export async function runSuite(options: SuiteOptions = {}): Promise<SuiteReport>
     }
     const staircase = mergeBenchReports(ours);
     const pytorch = peers.length > 0 ? mergePeer(peers, python) : notMeasured;
-    rounds.push({ staircase, pytorch, paired, targets: targets(staircase, pytorch, paired) });
+    rounds.push({ staircase, pytorch, paired, targets: targets(staircase, pytorch) });
   }
   return { schema: 'staircase-bench-suite/3', rounds, targets: combineRounds(rounds.map((x) => x.targets)) };
 }

@@ -1,6 +1,6 @@
 import type { BenchReport } from '@staircase/trainer';
 import type { PytorchReport } from './pytorch.js';
-import { median, type PairedRuns } from './paired.js';
+import { median } from './paired.js';
 
 /** Whether a figure reached its target (`stretch`: also the stretch goal). */
 export type Met = 'stretch' | 'yes' | 'no' | 'n/a';
@@ -60,39 +60,16 @@ function row(figure: string, backend: string, model: string, value: number | nul
 }
 
 /**
- * A ratio from paired runs where `paired` has one for this figure (`what`, model and our side),
- * else the ratio of the two separate measurements; the note says which, and why pairs are missing.
+ * The issue's targets, computed from one round (TF.js and the peer measured model by model, each
+ * on its own). Paired runs (`SuiteRound.paired`) are reported beside them, not used: see
+ * `PairedRuns` in paired.ts.
  */
-function pairedOr(
-  paired: readonly PairedRuns[],
-  what: PairedRuns['what'],
-  model: string,
-  ours: string,
-  separate: number | null,
-  separateNote: string | undefined,
-): { value: number | null; note: string | undefined } {
-  const pair = paired.find((x) => x.what === what && x.model === model && x.ours === ours);
-  if (pair?.value != null) {
-    const unit = what === 'train' ? 'step' : 'batch';
-    return { value: pair.value, note: `median of ${pair.ratios.length} pairs of runs of ${pair.stepsPerRun} ${unit}${pair.stepsPerRun === 1 ? '' : unit === 'batch' ? 'es' : 's'}` };
-  }
-  const failed = paired.find((x) => x.what === what && x.model === model && x.error);
-  return { value: separate, note: [failed ? `paired runs failed: ${failed.error}` : '', separateNote ?? ''].filter(Boolean).join('; ') || undefined };
-}
-
-/**
- * The issue's targets, computed from one round (TF.js and the peer measured model by model). A
- * training or evaluation ratio is the paired one where `paired` has it, else the ratio of the
- * two separate measurements.
- */
-export function targets(staircase: BenchReport, pytorch: PytorchReport, paired: readonly PairedRuns[] = []): TargetRow[] {
+export function targets(staircase: BenchReport, pytorch: PytorchReport): TargetRow[] {
   const rows: TargetRow[] = [];
   const peer = new Map(pytorch.results.filter((r) => r.measured).map((r) => [r.model, r.measured!]));
   const noPeer = pytorch.status === 'measured' ? 'no PyTorch figure for this model' : `pytorch: ${pytorch.status}${pytorch.reason ? ` (${pytorch.reason})` : ''}`;
-  const training = (model: string, ours: string, separate: number | null, note: string | undefined) => {
-    const { value, note: why } = pairedOr(paired, 'train', model, ours, separate, note);
-    rows.push(row('TF.js WASM training tokens/s ÷ PyTorch', ours, model, value, { op: '≥', target: 0.5, stretch: 1.0 }, why));
-  };
+  const training = (model: string, ours: string, value: number | null, note: string | undefined) =>
+    rows.push(row('TF.js WASM training tokens/s ÷ PyTorch', ours, model, value, { op: '≥', target: 0.5, stretch: 1.0 }, note));
 
   for (const r of staircase.results.filter((x) => x.backend === 'wasm')) {
     const p = peer.get(r.model);
@@ -105,10 +82,10 @@ export function targets(staircase: BenchReport, pytorch: PytorchReport, paired: 
   if (staircase.onnx.status === 'measured') {
     for (const o of staircase.onnx.results) {
       const p = peer.get(o.model);
-      const ours = `${o.runtime} ${o.executionProvider}`;
-      const separate = p && o.evalTokensPerS ? o.evalTokensPerS / p.eval_tokens_per_s : null;
-      const { value, note } = pairedOr(paired, 'eval', o.model, ours, separate, p ? o.error : noPeer);
-      rows.push(row('ONNX Runtime evaluation tokens/s ÷ PyTorch (no grad)', ours, o.model, value, { op: '≥', target: 1.5, stretch: 2.5 }, note));
+      const value = p && o.evalTokensPerS ? o.evalTokensPerS / p.eval_tokens_per_s : null;
+      rows.push(
+        row('ONNX Runtime evaluation tokens/s ÷ PyTorch (no grad)', `${o.runtime} ${o.executionProvider}`, o.model, value, { op: '≥', target: 1.5, stretch: 2.5 }, p ? o.error : noPeer),
+      );
     }
   } else {
     const note = `onnx: ${staircase.onnx.status}${staircase.onnx.reason ? ` (${staircase.onnx.reason})` : ''}`;
