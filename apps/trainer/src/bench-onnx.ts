@@ -55,12 +55,14 @@ export interface OnnxReport {
   results: OnnxBenchResult[];
 }
 
+/** How the bench's targets name an ONNX Runtime measurement: runtime and execution provider (`onnxruntime-node 1.30.0 cpu`). */
+export function onnxLabel(r: { readonly runtime: string; readonly executionProvider: string }): string {
+  return `${r.runtime} ${r.executionProvider}`;
+}
+
 /** A model's segment graph loaded for evaluation: see {@link openOnnxEval}. */
 export interface OnnxEvalSession {
-  /** e.g. `onnxruntime-node 1.30.0`. */
-  readonly runtime: string;
-  readonly executionProvider: string;
-  /** Runtime and execution provider, as the bench's targets name them (`onnxruntime-node 1.30.0 cpu`). */
+  /** Runtime and execution provider, as the bench's targets name them: {@link onnxLabel}. */
   readonly label: string;
   /** Milliseconds to score `batches` batches, each continuing the state the previous one left. */
   time(batches: number): Promise<number>;
@@ -92,9 +94,7 @@ export async function openOnnxEval(config: Readonly<Record<string, unknown>>, sh
   });
   const onnx = await OnnxModel.load(exported, { device: 'cpu' });
   return {
-    runtime: onnx.runtime,
-    executionProvider: onnx.device,
-    label: `${onnx.runtime} ${onnx.device}`,
+    label: onnxLabel({ runtime: onnx.runtime, executionProvider: onnx.device }),
     time: evalTimer(onnx, model.config.vocabSize, shape.batch, shape.length),
     close: () => onnx.release(),
   };

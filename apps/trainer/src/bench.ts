@@ -532,9 +532,14 @@ async function benchTrainer(tf: Tf, model: Model, workers: number): Promise<Trai
   return workers > 1 ? createParallelTrainer(model, { ...options, workers, kindModules: await kindModuleUrls() }) : createTrainer(model, options);
 }
 
+/** How the bench's targets name a training measurement: the backend, and the workers when more than one (`wasm, 2 workers`). */
+export function trainingLabel(backend: string, workers: number): string {
+  return workers > 1 ? `${backend}, ${workers} workers` : backend;
+}
+
 /** A model's trainer on one backend, for timing short training runs: see {@link openBenchTraining}. */
 export interface BenchTrainingSession {
-  /** e.g. `wasm, 2 workers` (as the targets name it). */
+  /** e.g. `wasm, 2 workers`: {@link trainingLabel}. */
   readonly label: string;
   /** Milliseconds for `steps` training steps on random batches, the state carried from step to step. */
   time(steps: number): Promise<number>;
@@ -555,7 +560,7 @@ export async function openBenchTraining(
   const trainer = await benchTrainer(tf, model, options.workers);
   const next = randomBatches(1, options.batch, options.length, model.config.vocabSize);
   return {
-    label: options.workers > 1 ? `${options.backend}, ${options.workers} workers` : options.backend,
+    label: trainingLabel(options.backend, options.workers),
     async time(steps) {
       const t0 = performance.now();
       for (let i = 0; i < steps; i++) await trainer.step(next());
@@ -705,7 +710,7 @@ function onnxLine(onnx: OnnxReport): string {
   const rows = onnx.results.map(
     (r) =>
       `${r.model} (${r.runtime}, ${r.executionProvider}): eval ${fmt(r.evalTokensPerS)} tok/s` +
-      (r.streamMsPerToken ? `, stream ${Object.entries(r.streamMsPerToken).map(([p, v]) => `@${p} ${fmt(v)} ms`).join(', ')}` : '') +
+      (r.streamMsPerToken && Object.keys(r.streamMsPerToken).length > 0 ? `, stream ${Object.entries(r.streamMsPerToken).map(([p, v]) => `@${p} ${fmt(v)} ms`).join(', ')}` : '') +
       (r.error ? `, failed: ${r.error}` : ''),
   );
   return `onnx: ${rows.join('; ')}`;

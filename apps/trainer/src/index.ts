@@ -10,4 +10,4 @@ export { UsageError, isUserError } from './errors.js';
 export * from './bench.js';
 export { benchOptionsFrom, emitBenchReport, parsePositions } from './bench-cli.js';
 export { addBenchOptions, type BenchCommandOptions, wholeNumber } from './bench-options.js';
-export { measureOnnxRuntime, openOnnxEval, type OnnxBenchRequest, type OnnxBenchResult, type OnnxEvalSession } from './bench-onnx.js';
+export { measureOnnxRuntime, onnxLabel, openOnnxEval, type OnnxBenchRequest, type OnnxBenchResult, type OnnxEvalSession } from './bench-onnx.js';

@@ -1,9 +1,11 @@
-import { benchMarkdown } from '@staircase/trainer';
+import { benchMarkdown, onnxLabel } from '@staircase/trainer';
 import type { PairedRuns } from './paired.js';
 import type { SuiteReport, SuiteRound } from './suite.js';
 
 const round = (x: number, digits = 3) => Number(x.toPrecision(digits));
 const fmt = (x: number | null | undefined) => (x == null ? '–' : x >= 100 ? Math.round(x).toLocaleString('en') : String(round(x)));
+
+const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
 
 function peerTable(r: SuiteRound): string[] {
   const p = r.pytorch;
@@ -12,17 +14,15 @@ function peerTable(r: SuiteRound): string[] {
   const positions = r.staircase.settings.positions;
   const first = p.results.find((x) => x.measured)?.measured;
   if (first) out.push(`PyTorch ${first.torch}, BLAS ${first.blas}, ${first.threads} torch thread(s) + ${first.blas_threads ?? first.threads} OpenBLAS thread(s) (\`${p.python}\`).`, '');
-  out.push(`| model | train tok/s | eval tok/s (no grad) | ${positions.map((x) => `stream ms/token @${x}`).join(' | ')} | peak RSS MiB |`);
-  out.push(`|${'---|'.repeat(4 + positions.length)}`);
+  const header = ['model', 'train tok/s', 'eval tok/s (no grad)', ...positions.map((x) => `stream ms/token @${x}`), 'peak RSS MiB'];
+  out.push(row(header), `|${'---|'.repeat(header.length)}`);
   for (const x of p.results) {
     const m = x.measured;
     if (!m) {
-      out.push(`| ${x.model} | failed: ${x.error} |${' |'.repeat(2 + positions.length)}`);
+      out.push(row([x.model, `failed: ${x.error}`, ...Array(header.length - 2).fill('')]));
       continue;
     }
-    out.push(
-      `| ${x.model} | ${fmt(m.train_tokens_per_s)} | ${fmt(m.eval_tokens_per_s)} | ${positions.map((q) => fmt(m.stream_ms_per_token?.[String(q)])).join(' | ')} | ${fmt(m.peak_rss_mb)} |`,
-    );
+    out.push(row([x.model, fmt(m.train_tokens_per_s), fmt(m.eval_tokens_per_s), ...positions.map((q) => fmt(m.stream_ms_per_token?.[String(q)])), fmt(m.peak_rss_mb)]));
   }
   return out;
 }
@@ -32,7 +32,7 @@ function separateRatio(r: SuiteRound, p: PairedRuns): number | null {
   const peer = r.pytorch.results.find((x) => x.model === p.model)?.measured;
   if (!peer) return null;
   if (p.what === 'eval') {
-    const onnx = r.staircase.onnx.results.find((x) => x.model === p.model && `${x.runtime} ${x.executionProvider}` === p.ours);
+    const onnx = r.staircase.onnx.results.find((x) => x.model === p.model && onnxLabel(x) === p.ours);
     return onnx?.evalTokensPerS ? onnx.evalTokensPerS / peer.eval_tokens_per_s : null;
   }
   const wasm = r.staircase.results.find((x) => x.backend === 'wasm' && x.model === p.model);

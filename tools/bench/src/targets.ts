@@ -1,4 +1,4 @@
-import type { BenchReport } from '@staircase/trainer';
+import { type BenchReport, onnxLabel, trainingLabel } from '@staircase/trainer';
 import type { PytorchReport } from './pytorch.js';
 import { median } from './paired.js';
 
@@ -73,9 +73,9 @@ export function targets(staircase: BenchReport, pytorch: PytorchReport): TargetR
 
   for (const r of staircase.results.filter((x) => x.backend === 'wasm')) {
     const p = peer.get(r.model);
-    training(r.model, 'wasm', p && r.train ? r.train.tokensPerS / p.train_tokens_per_s : null, p ? undefined : noPeer);
+    training(r.model, trainingLabel('wasm', 1), p && r.train ? r.train.tokensPerS / p.train_tokens_per_s : null, p ? undefined : noPeer);
     const par = r.trainParallel;
-    if (par) training(r.model, `wasm, ${par.workers} workers`, p && !par.error ? par.tokensPerS / p.train_tokens_per_s : null, par.error ?? (p ? undefined : noPeer));
+    if (par) training(r.model, trainingLabel('wasm', par.workers), p && !par.error ? par.tokensPerS / p.train_tokens_per_s : null, par.error ?? (p ? undefined : noPeer));
   }
 
   const models = staircase.models.map((m) => m.id);
@@ -84,7 +84,7 @@ export function targets(staircase: BenchReport, pytorch: PytorchReport): TargetR
       const p = peer.get(o.model);
       const value = p && o.evalTokensPerS ? o.evalTokensPerS / p.eval_tokens_per_s : null;
       rows.push(
-        row('ONNX Runtime evaluation tokens/s ÷ PyTorch (no grad)', `${o.runtime} ${o.executionProvider}`, o.model, value, { op: '≥', target: 1.5, stretch: 2.5 }, p ? o.error : noPeer),
+        row('ONNX Runtime evaluation tokens/s ÷ PyTorch (no grad)', onnxLabel(o), o.model, value, { op: '≥', target: 1.5, stretch: 2.5 }, p ? o.error : noPeer),
       );
     }
   } else {

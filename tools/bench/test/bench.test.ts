@@ -1,6 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BENCH_MODELS } from '@staircase/trainer';
+import { DEFAULT_BENCH_MODELS, onnxLabel } from '@staircase/trainer';
 import { combineRounds, type SuiteReport, runSuite, suiteMarkdown, type TargetRow, targets } from '../src/index.js';
+
+/** Every markdown table (a run of lines starting with `|`) has as many cells in each line as in its header. */
+function expectTablesWellFormed(md: string): void {
+  const tables: string[][] = [];
+  let previous = '';
+  for (const line of md.split('\n')) {
+    if (line.startsWith('|') && !previous.startsWith('|')) tables.push([]);
+    if (line.startsWith('|')) tables.at(-1)!.push(line);
+    previous = line;
+  }
+  expect(tables.length).toBeGreaterThan(0);
+  for (const table of tables) {
+    const cells = table.map((l) => l.split('|').length);
+    expect(cells, table.join('\n')).toEqual(cells.map(() => cells[0]));
+  }
+}
 
 // The whole bench at tiny size, 2 steps: structure only, no timing assertion anywhere.
 describe('pnpm bench (tiny)', () => {
@@ -78,7 +94,7 @@ describe('pnpm bench (tiny)', () => {
         expect(p.ratios).toHaveLength(4);
         expect([...p.oursMs, ...p.pytorchMs].every((ms) => ms > 0)).toBe(true);
         expect(p.ratios).toEqual(p.pytorchMs.map((ms, k) => ms / p.oursMs[k]!));
-        expect(p.ours).toBe(p.what === 'train' ? 'wasm, 2 workers' : `${r.staircase.onnx.results[0]!.runtime} ${r.staircase.onnx.results[0]!.executionProvider}`);
+        expect(p.ours).toBe(p.what === 'train' ? 'wasm, 2 workers' : onnxLabel(r.staircase.onnx.results[0]!));
       }
       expect(r.targets).toEqual(targets(r.staircase, r.pytorch));
     }
@@ -115,6 +131,7 @@ describe('pnpm bench (tiny)', () => {
       report.targets.filter((t) => t.target === '≥ 0.5').length,
     );
     expect(md).toMatch(/onnx: /);
+    expectTablesWellFormed(md);
     if (!peerMeasured) expect(md).toMatch(/pytorch: unavailable \(.+\)/);
   });
 
@@ -150,8 +167,10 @@ describe('pnpm bench (tiny)', () => {
     const models = ['transformer-xl', 'ladder-r2'] as const;
     fake.staircase.onnx = {
       status: 'measured',
-      results: models.map((model) => ({ model, runtime: 'onnxruntime-node 0', executionProvider: 'cpu', evalTokensPerS: 300 })),
+      results: models.map((model) => ({ model, runtime: 'onnxruntime-node 0', executionProvider: 'cpu', evalTokensPerS: 300, streamMsPerToken: {} })),
     };
+    // No streaming positions (`--positions ""`): no stream columns or figures, tables still whole.
+    fake.staircase.settings.positions = [];
     fake.staircase.results = models.map((model) => ({
       backend: 'wasm',
       model,
@@ -192,6 +211,8 @@ describe('pnpm bench (tiny)', () => {
     const md = suiteMarkdown({ schema: 'staircase-bench-suite/3', rounds: [{ ...fake, pytorch, paired, targets: rows }], targets: [] });
     expect(md).toMatch(/\| training \| wasm, 2 workers \| transformer-xl \| 5 \| 3 \| 0\.55 \| 0\.4 \| 0\.6 \| 0\.8 \|/);
     expect(md).toMatch(/\| evaluation \| onnxruntime-node 0 cpu \| transformer-xl \| 5 \| 3 \| 1\.6 \| 1\.2 \| 2 \| 3 \|/);
+    expectTablesWellFormed(md);
+    expect(md).toMatch(/onnx: transformer-xl \(onnxruntime-node 0, cpu\): eval 300 tok\/s; ladder-r2/);
     expect(md).toMatch(/\| evaluation \| onnxruntime-node 0 cpu \| ladder-r2 \| 5 \| failed: run\.py serve ended \(exit 1\): boom \| +\| +\| +\| 3 \|/);
   });
 
