@@ -2,7 +2,7 @@ import { createModel, initParams } from '@staircase/core';
 import { interleavedMedians } from './bench-timing.js';
 import '@staircase/ladder';
 import '@staircase/staircase';
-import { exportModel, OnnxModel } from '@staircase/backend-onnx';
+import { exportModel, OnnxModel, type OnnxProfile, type ProfileOptions } from '@staircase/backend-onnx';
 
 
 /**
@@ -33,7 +33,7 @@ export interface OnnxBenchRequest {
 /** One model measured on ONNX Runtime. */
 export interface OnnxBenchResult {
   readonly model: string;
-  /** e.g. `onnxruntime-node 1.30.0`. */
+  /** e.g. `onnxruntime-node`. */
   readonly runtime: string;
   /** e.g. `cpu`, `webgpu`, `wasm`. */
   readonly executionProvider: string;
@@ -55,7 +55,7 @@ export interface OnnxReport {
   results: OnnxBenchResult[];
 }
 
-/** How the bench's targets name an ONNX Runtime measurement: runtime and execution provider (`onnxruntime-node 1.30.0 cpu`). */
+/** How the bench's targets name an ONNX Runtime measurement: runtime and execution provider (`onnxruntime-node cpu`). */
 export function onnxLabel(r: { readonly runtime: string; readonly executionProvider: string }): string {
   return `${r.runtime} ${r.executionProvider}`;
 }
@@ -66,6 +66,11 @@ export interface OnnxEvalSession {
   readonly label: string;
   /** Milliseconds to score `batches` batches, each continuing the state the previous one left. */
   time(batches: number): Promise<number>;
+  /**
+   * Opened with `profile: true`: ends ONNX Runtime's profile and returns where the runs so far
+   * spent their time (`skipRuns`: leave out the first runs, e.g. the warm-up).
+   */
+  endProfile(options?: ProfileOptions): Promise<OnnxProfile>;
   close(): Promise<void>;
 }
 
@@ -84,18 +89,24 @@ function evalTimer(onnx: OnnxModel, vocab: number, batch: number, length: number
  * Exports a model (`config` as `createModel` takes it, weights from `initParams` with its seed) and
  * opens its segment graph on onnxruntime-node (CPU) for evaluation at batch × length, so that a
  * caller can time short runs in turn with another toolkit's. `batches`: how many the caller will
- * score at most (models with a position limit are exported for that many).
+ * score at most (models with a position limit are exported for that many). `profile`: record ONNX
+ * Runtime's profile of the runs (read with `endProfile`).
  */
-export async function openOnnxEval(config: Readonly<Record<string, unknown>>, shape: { batch: number; length: number; batches: number }): Promise<OnnxEvalSession> {
+export async function openOnnxEval(
+  config: Readonly<Record<string, unknown>>,
+  shape: { batch: number; length: number; batches: number },
+  options: { profile?: boolean } = {},
+): Promise<OnnxEvalSession> {
   const model = createModel({ ...config });
   const exported = exportModel(model, initParams(model.paramSpecs(), Number(config.seed ?? 0)), {
     segmentTokens: shape.length,
     maxPositions: shape.length * (shape.batches + 1),
   });
-  const onnx = await OnnxModel.load(exported, { device: 'cpu' });
+  const onnx = await OnnxModel.load(exported, { device: 'cpu', ...(options.profile ? { profile: true } : {}) });
   return {
     label: onnxLabel({ runtime: onnx.runtime, executionProvider: onnx.device }),
     time: evalTimer(onnx, model.config.vocabSize, shape.batch, shape.length),
+    endProfile: async (options) => (await onnx.endProfile(options)).segment,
     close: () => onnx.release(),
   };
 }

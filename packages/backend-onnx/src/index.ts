@@ -20,7 +20,7 @@ export { readModelInfo, type ModelInfo } from './model-info.js';
 export { OnnxModel, OnnxStream, type OnnxModelFiles } from './onnx-model.js';
 export { generate } from './generate.js';
 export { score, logProbability, type SequenceScore } from './score.js';
-export { openSession, describeDevices, nodePlacement } from './runtime/index.js';
+export { openSession, describeDevices, nodePlacement, summarizeProfile } from './runtime/index.js';
 export type {
   OnnxDevice,
   ResolvedDevice,
@@ -28,6 +28,9 @@ export type {
   HostTensor,
   OpenSessionOptions,
   OnnxSession,
+  OnnxProfile,
+  OnnxProfileOp,
+  ProfileOptions,
   DeviceReport,
   NodePlacementReport,
   NodePlacementOptions,

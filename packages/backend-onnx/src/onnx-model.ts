@@ -1,7 +1,7 @@
 import { rotaryTables } from '@staircase/core';
 import { METADATA_KEY, OnnxModelError, type OnnxModelMetadata, parseMetadata } from './format.js';
 import { readModelInfo } from './model-info.js';
-import { type HostTensor, type OnnxSession, type OpenSessionOptions, openSession } from './runtime/index.js';
+import { type HostTensor, type OnnxProfile, type OnnxSession, type ProfileOptions, type OpenSessionOptions, openSession } from './runtime/index.js';
 
 /** The two graphs of an export, as bytes (see {@link exportModel}). */
 export interface OnnxModelFiles {
@@ -59,6 +59,15 @@ export class OnnxModel {
    */
   stream(batch: number, graph: 'step' | 'segment' = 'step'): OnnxStream {
     return new OnnxStream(this.sessions[graph], graph === 'step' ? this.metadata : this.segmentMetadata, batch);
+  }
+
+  /**
+   * Ends the profiles of a model loaded with `profile: true` (onnxruntime-node) and returns where
+   * each graph's runs spent their time, per operator type (`runs` 0 for a graph not run;
+   * `skipRuns` leaves out each graph's first runs).
+   */
+  async endProfile(options?: ProfileOptions): Promise<{ step: OnnxProfile; segment: OnnxProfile }> {
+    return { step: await this.sessions.step.endProfile(options), segment: await this.sessions.segment.endProfile(options) };
   }
 
   /** Releases both sessions. */

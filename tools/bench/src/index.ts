@@ -4,3 +4,4 @@ export { targets, combineRounds, type Met, type Combine, type TargetRow, type Su
 export { suiteMarkdown } from './markdown.js';
 export { REFERENCE_SCRIPT, DEFAULT_PYTHON, pytorchUnavailable, runPytorch, measurePytorch, openPytorchSession } from './pytorch.js';
 export type { PytorchOptions, PytorchReport, PytorchResult, PytorchMeasurement, PytorchSession } from './pytorch.js';
+export { profileOnnxEval, profileMarkdown, type OnnxEvalProfile, type OnnxProfile, type ProfileRunOptions } from './profile.js';

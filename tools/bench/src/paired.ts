@@ -11,7 +11,7 @@ export interface PairedRuns {
   model: string;
   /** `train`: TensorFlow.js training against the peer's; `eval`: ONNX Runtime evaluation against the peer's (no grad). */
   what: 'train' | 'eval';
-  /** Our side as the targets name it, e.g. `wasm, 2 workers` or `onnxruntime-node 1.30.0 cpu`. */
+  /** Our side as the targets name it, e.g. `wasm, 2 workers` or `onnxruntime-node cpu`. */
   ours?: string;
   /** Steps (training) or batches (evaluation) per run, batch × length tokens each. */
   stepsPerRun: number;

@@ -2,12 +2,16 @@
 export { openSession } from './session.js';
 export { describeDevices } from './devices.js';
 export { nodePlacement } from './placement.js';
+export { summarizeProfile } from './profile.js';
 export type { NodePlacementOptions } from './placement.js';
 export type {
   DeviceReport,
   HostTensor,
   NodePlacementReport,
   OnnxDevice,
+  OnnxProfile,
+  OnnxProfileOp,
+  ProfileOptions,
   OnnxRuntimeName,
   OnnxSession,
   OpenSessionOptions,

@@ -19,6 +19,8 @@ export interface OrtInferenceSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  /** Writes the profile of a session created with `enableProfiling`. */
+  endProfiling?(): unknown;
   release(): Promise<void>;
 }
 /** The slice of an ORT package's exports used here. */

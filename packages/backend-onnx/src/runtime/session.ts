@@ -7,7 +7,8 @@ import { hardwareThreads, isNode } from './environment.js';
 import { invalidModelError, isModelParseError } from './errors.js';
 import { type OrtInferenceSession, type OrtModule, loadOrt } from './ort.js';
 import { toHostTensor, toOrtTensor } from './tensors.js';
-import type { HostTensor, OnnxSession, OpenSessionOptions } from './types.js';
+import { type ProfileRecording, startProfile } from './profile.js';
+import type { HostTensor, OnnxProfile, OnnxSession, OpenSessionOptions, ProfileOptions } from './types.js';
 import { ensureNavigatorGpu, withBaselineWasmCompile } from './webgpu.js';
 
 
@@ -29,7 +30,11 @@ export async function openSession(model: Uint8Array, options: OpenSessionOptions
   const choice = await resolveDevice(options.device ?? 'auto');
   if (choice.device === 'webgpu') await ensureNavigatorGpu();
   const ort = await loadOrt(choice.flavour);
-  const sessionOptions = await configure(ort, choice, options);
+  if (options.profile && choice.flavour !== 'node') {
+    throw new Error(`ONNX Runtime profiling is available on onnxruntime-node only (device cpu in Node), not on ${choice.runtime} (${choice.device})`);
+  }
+  const recording = options.profile ? await startProfile() : null;
+  const sessionOptions = { ...(await configure(ort, choice, options)), ...recording?.sessionOptions };
   let session: OrtInferenceSession;
   try {
     const create = () => ort.InferenceSession.create(model, sessionOptions);
@@ -38,7 +43,7 @@ export async function openSession(model: Uint8Array, options: OpenSessionOptions
     if (isModelParseError(e)) throw invalidModelError(e);
     throw new Error(`ONNX Runtime (${choice.runtime}, ${choice.device}) could not open the model: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
   }
-  return wrap(ort, session, choice);
+  return wrap(ort, session, choice, recording);
 }
 
 /**
@@ -61,8 +66,9 @@ async function configure(ort: OrtModule, choice: DeviceChoice, options: OpenSess
   return base;
 }
 
-function wrap(ort: OrtModule, session: OrtInferenceSession, choice: DeviceChoice): OnnxSession {
+function wrap(ort: OrtModule, session: OrtInferenceSession, choice: DeviceChoice, recording: ProfileRecording | null): OnnxSession {
   let released = false;
+  let profiling = recording !== null;
   const inputNames = [...session.inputNames];
   const outputNames = [...session.outputNames];
   return {
@@ -90,10 +96,19 @@ function wrap(ort: OrtModule, session: OrtInferenceSession, choice: DeviceChoice
       }
       return result;
     },
+    async endProfile(options?: ProfileOptions): Promise<OnnxProfile> {
+      if (!recording) throw new Error('this ONNX session was opened without profile: true');
+      if (!profiling) throw new Error("this ONNX session's profile was already ended");
+      if (released) throw new Error('this ONNX session was released');
+      profiling = false;
+      await session.endProfiling!();
+      return recording.read(options);
+    },
     async release(): Promise<void> {
       if (released) return;
       released = true;
       await session.release();
+      if (profiling) await recording!.discard();
     },
   };
 }

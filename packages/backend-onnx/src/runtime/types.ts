@@ -24,6 +24,40 @@ export interface OpenSessionOptions {
    * threads of onnxruntime-web's WebGPU bundle cannot start there (see `configure` in session.ts).
    */
   threads?: number;
+  /**
+   * Record ONNX Runtime's profile of every run (its `enableProfiling`), read back with
+   * {@link OnnxSession.endProfile}. onnxruntime-node only (`cpu` in Node); profiling costs a
+   * little time per node.
+   */
+  profile?: boolean;
+}
+
+/** One operator type of an {@link OnnxProfile}. */
+export interface OnnxProfileOp {
+  /** e.g. `MatMul`, `FusedMatMul`, `Softmax`. */
+  readonly op: string;
+  /** Mean kernel milliseconds per run, all nodes of this type together. */
+  readonly msPerRun: number;
+  /** Nodes of this type executed per run. */
+  readonly nodes: number;
+  /** Matrix products only: floating-point operations per run, from the nodes' shapes. */
+  readonly flopsPerRun?: number;
+}
+
+/** How a profile is read. */
+export interface ProfileOptions {
+  /** Leave out the first runs, e.g. warm-up (the first run also plans memory). Default 0. */
+  readonly skipRuns?: number;
+}
+
+/** Where a profiled session's time went: see {@link OpenSessionOptions.profile}. */
+export interface OnnxProfile {
+  /** Runs recorded. */
+  readonly runs: number;
+  /** Mean milliseconds per run inside ONNX Runtime (kernels plus its own overhead). */
+  readonly msPerRun: number;
+  /** Operator types, most time first. */
+  readonly ops: readonly OnnxProfileOp[];
 }
 
 /** An open ONNX Runtime inference session. */
@@ -35,6 +69,8 @@ export interface OnnxSession {
   readonly outputNames: readonly string[];
   /** Runs the model; outputs are always copied back to CPU memory. */
   run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
+  /** Ends the profile of a session opened with `profile: true` and returns it; throws otherwise. */
+  endProfile(options?: ProfileOptions): Promise<OnnxProfile>;
   /** Frees the native/wasm/GPU resources; the session is unusable afterwards. */
   release(): Promise<void>;
 }
