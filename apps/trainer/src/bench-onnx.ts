@@ -102,7 +102,7 @@ export async function openOnnxEval(
     segmentTokens: shape.length,
     maxPositions: shape.length * (shape.batches + 1),
   });
-  const onnx = await OnnxModel.load(exported, { device: 'cpu', ...(options.profile ? { profile: true } : {}) });
+  const onnx = await OnnxModel.load(exported, { device: 'cpu', profile: options.profile === true });
   return {
     label: onnxLabel({ runtime: onnx.runtime, executionProvider: onnx.device }),
     time: evalTimer(onnx, model.config.vocabSize, shape.batch, shape.length),

@@ -50,6 +50,10 @@ describe('ONNX Runtime profiles (onnxruntime-node)', () => {
       await plain.release();
     }
     await expect(openSession(layerModel(), { device: 'wasm', profile: true })).rejects.toThrow(/onnxruntime-node only .*not on onnxruntime-web \(wasm\)/);
+    // A model ONNX Runtime cannot open leaves no profile directory behind.
+    const before = profileDirs();
+    await expect(openSession(layerModel().subarray(0, 40), { device: 'cpu', profile: true })).rejects.toThrow(/ONNX/);
+    expect(profileDirs()).toEqual(before);
   });
 
   it('removes an unread profile when the session is released', async () => {

@@ -40,6 +40,7 @@ export async function openSession(model: Uint8Array, options: OpenSessionOptions
     const create = () => ort.InferenceSession.create(model, sessionOptions);
     session = choice.device === 'webgpu' ? await withBaselineWasmCompile(create) : await create();
   } catch (e) {
+    await recording?.discard();
     if (isModelParseError(e)) throw invalidModelError(e);
     throw new Error(`ONNX Runtime (${choice.runtime}, ${choice.device}) could not open the model: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
   }
