@@ -58,6 +58,8 @@ export async function profileOnnxEval(options: ProfileRunOptions = {}): Promise<
 }
 
 const fixed = (x: number, digits: number) => x.toFixed(digits);
+/** Three significant digits: GFLOP counts span 0.0001 (tiny) to 10 (reference). */
+const gflop = (flops: number) => String(Number((flops / 1e9).toPrecision(3)));
 
 /** The profiles as markdown: one line and one table per model. */
 export function profileMarkdown(profiles: readonly OnnxEvalProfile[]): string {
@@ -72,13 +74,13 @@ export function profileMarkdown(profiles: readonly OnnxEvalProfile[]): string {
       '',
       `${p.runs} runs after ${p.warmup}: ${fixed(p.wallMsPerRun, 2)} ms per run as called, ${fixed(p.profile.msPerRun, 2)} inside ONNX Runtime, ` +
         `${fixed(kernels, 2)} in kernels; matrix products ${fixed(productMs, 2)} ms (${fixed((100 * productMs) / kernels, 1)} % of kernels), ` +
-        `${fixed(productFlops / 1e9, 2)} GFLOP at ${fixed(productFlops / productMs / 1e6, 0)} GFLOP/s.`,
+        `${gflop(productFlops)} GFLOP at ${fixed(productFlops / productMs / 1e6, 0)} GFLOP/s.`,
       '',
       '| operator | ms per run | % of kernels | nodes per run | GFLOP per run | GFLOP/s |',
       '|---|---|---|---|---|---|',
     );
     for (const o of p.profile.ops) {
-      const flops = o.flopsPerRun === undefined ? ['–', '–'] : [fixed(o.flopsPerRun / 1e9, 3), fixed(o.flopsPerRun / o.msPerRun / 1e6, 0)];
+      const flops = o.flopsPerRun === undefined ? ['–', '–'] : [gflop(o.flopsPerRun), fixed(o.flopsPerRun / o.msPerRun / 1e6, 0)];
       lines.push(`| ${o.op} | ${fixed(o.msPerRun, 3)} | ${fixed((100 * o.msPerRun) / kernels, 1)} | ${o.nodes} | ${flops.join(' | ')} |`);
     }
     lines.push('');

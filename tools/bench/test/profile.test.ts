@@ -27,6 +27,10 @@ describe('pnpm bench:profile (tiny)', () => {
     expect(md).toMatch(/### transformer-xl \(onnxruntime-node cpu\), 2 × 16 tokens per run/);
     expect(md).toMatch(/3 runs after 2: [\d.]+ ms per run as called, [\d.]+ inside ONNX Runtime/);
     expect(md).toMatch(/\| Softmax \| [\d.]+ \| [\d.]+ \| \d+ \| – \| – \|/);
+    // Tiny products still show their GFLOP (three significant digits, not 0.00).
+    const xlFlops = profiles[0]!.profile.ops.reduce((n, o) => n + (o.flopsPerRun ?? 0), 0);
+    expect(md).toContain(`${Number((xlFlops / 1e9).toPrecision(3))} GFLOP at`);
+    expect(md).not.toMatch(/ 0\.00 GFLOP/);
   });
 
   it('refuses to profile no run', async () => {
