@@ -1,21 +1,23 @@
 #!/usr/bin/env node
-import { BENCH_SIZES, isUserError, wholeNumber } from '@staircase/trainer';
-import { Command, Option } from 'commander';
+import { benchOptionsFrom, isUserError, wholeNumber } from '@staircase/trainer';
+import { Command } from 'commander';
 import { profileMarkdown, profileOnnxEval } from './profile.js';
 
 /** `pnpm bench:profile`: ONNX Runtime's per-operator profile of the bench models' evaluation. */
 export function program(): Command {
   return new Command('bench:profile')
     .description("where ONNX Runtime's evaluation time goes, per operator type (onnxruntime-node, CPU)")
-    .addOption(new Option('--size <name>', 'bench size').choices(BENCH_SIZES).default('reference'))
+    .option('--size <name>', 'tiny | reference', 'reference')
     .option('--kinds <list>', 'comma list of models, as pnpm bench takes them (default: transformer-xl)', 'transformer-xl')
     .option('--runs <n>', 'profiled runs per model', wholeNumber, 35)
     .option('--warmup <n>', 'runs before them, left out', wholeNumber, 5)
     .option('--json', 'print JSON instead of markdown')
     .action(async (o) => {
+      // Size and models checked and parsed as every bench command line does.
+      const { size, kinds } = benchOptionsFrom({ size: o.size, kinds: o.kinds });
       const profiles = await profileOnnxEval({
-        size: o.size,
-        kinds: String(o.kinds).split(',').filter(Boolean),
+        size,
+        ...(kinds ? { kinds } : {}),
         runs: o.runs,
         warmup: o.warmup,
         onProgress: (line) => process.stderr.write(`${line}\n`),

@@ -14,8 +14,7 @@ export interface OnnxEvalProfile {
   readonly label: string;
   readonly batch: number;
   readonly length: number;
-  /** Profiled runs (after `warmup` left out). */
-  readonly runs: number;
+  /** Runs left out of the profile before the profiled ones (`profile.runs`). */
   readonly warmup: number;
   /** Milliseconds per run as the caller sees it (profiling on). */
   readonly wallMsPerRun: number;
@@ -49,7 +48,7 @@ export async function profileOnnxEval(options: ProfileRunOptions = {}): Promise<
       await session.time(warmup);
       const wallMsPerRun = (await session.time(runs)) / runs;
       const profile = await session.endProfile({ skipRuns: warmup });
-      out.push({ model, label: session.label, batch, length, runs, warmup, wallMsPerRun, profile });
+      out.push({ model, label: session.label, batch, length, warmup, wallMsPerRun, profile });
     } finally {
       await session.close();
     }
@@ -72,7 +71,7 @@ export function profileMarkdown(profiles: readonly OnnxEvalProfile[]): string {
     lines.push(
       `### ${p.model} (${p.label}), ${p.batch} × ${p.length} tokens per run`,
       '',
-      `${p.runs} runs after ${p.warmup}: ${fixed(p.wallMsPerRun, 2)} ms per run as called, ${fixed(p.profile.msPerRun, 2)} inside ONNX Runtime, ` +
+      `${p.profile.runs} runs after ${p.warmup}: ${fixed(p.wallMsPerRun, 2)} ms per run as called, ${fixed(p.profile.msPerRun, 2)} inside ONNX Runtime, ` +
         `${fixed(kernels, 2)} in kernels; matrix products ${fixed(productMs, 2)} ms (${fixed((100 * productMs) / kernels, 1)} % of kernels), ` +
         `${gflop(productFlops)} GFLOP at ${fixed(productFlops / productMs / 1e6, 0)} GFLOP/s.`,
       '',
