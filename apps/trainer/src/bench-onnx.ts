@@ -2,7 +2,7 @@ import { createModel, initParams } from '@staircase/core';
 import { interleavedMedians } from './bench-timing.js';
 import '@staircase/ladder';
 import '@staircase/staircase';
-import { exportModel, OnnxModel, type OnnxProfile, type ProfileOptions } from '@staircase/backend-onnx';
+import { exportModel, type ExportedModel, OnnxModel, type OnnxProfile, type ProfileOptions, type Quantization } from '@staircase/backend-onnx';
 
 
 /**
@@ -39,6 +39,10 @@ export interface OnnxBenchResult {
   readonly executionProvider: string;
   /** Forward-only tokens per second at batch × length. */
   readonly evalTokensPerS?: number;
+  /** The same with the weight products in int8 (`exportModel`'s `quantize: 'int8'`). */
+  readonly evalInt8TokensPerS?: number;
+  /** Relative error (L2) of the int8 export's logits against float32's on the first batch. */
+  readonly int8LogitsRelError?: number;
   /** Milliseconds per single-token call, by position. */
   readonly streamMsPerToken?: Readonly<Record<string, number>>;
   readonly threads?: number;
@@ -74,9 +78,14 @@ export interface OnnxEvalSession {
   close(): Promise<void>;
 }
 
+/** The tokens every evaluation batch scores. */
+function evalTokens(vocab: number, batch: number, length: number): Int32Array {
+  return Int32Array.from({ length: batch * length }, (_, i) => (i * 7919) % vocab);
+}
+
 /** Times batch × length scoring calls through the segment graph, the state carried from call to call. */
 function evalTimer(onnx: OnnxModel, vocab: number, batch: number, length: number): (batches: number) => Promise<number> {
-  const tokens = Int32Array.from({ length: batch * length }, (_, i) => (i * 7919) % vocab);
+  const tokens = evalTokens(vocab, batch, length);
   const stream = onnx.stream(batch, 'segment');
   return async (batches) => {
     const start = performance.now();
@@ -90,17 +99,18 @@ function evalTimer(onnx: OnnxModel, vocab: number, batch: number, length: number
  * opens its segment graph on onnxruntime-node (CPU) for evaluation at batch × length, so that a
  * caller can time short runs in turn with another toolkit's. `batches`: how many the caller will
  * score at most (models with a position limit are exported for that many). `profile`: record ONNX
- * Runtime's profile of the runs (read with `endProfile`).
+ * Runtime's profile of the runs (read with `endProfile`). `quantize`: export with int8 weight products.
  */
 export async function openOnnxEval(
   config: Readonly<Record<string, unknown>>,
   shape: { batch: number; length: number; batches: number },
-  options: { profile?: boolean } = {},
+  options: { profile?: boolean; quantize?: Quantization } = {},
 ): Promise<OnnxEvalSession> {
   const model = createModel({ ...config });
   const exported = exportModel(model, initParams(model.paramSpecs(), Number(config.seed ?? 0)), {
     segmentTokens: shape.length,
     maxPositions: shape.length * (shape.batches + 1),
+    ...(options.quantize ? { quantize: options.quantize } : {}),
   });
   const onnx = await OnnxModel.load(exported, { device: 'cpu', profile: options.profile === true });
   return {
@@ -114,22 +124,24 @@ export async function openOnnxEval(
 /**
  * Measures the request's models on ONNX Runtime (onnxruntime-node, CPU): each is exported from
  * seeded weights, then scored batch × length at a time through the segment graph (evaluation)
- * and fed one token at a time through the step graph at each position (streaming latency).
+ * and fed one token at a time through the step graph at each position (streaming latency); then
+ * exported again with int8 weight products and scored the same way.
  */
 export const measureOnnxRuntime: MeasureOnnx = async (request) => {
   const results: OnnxBenchResult[] = [];
   for (const { id, config } of request.models) {
     const model = createModel({ ...config });
-    const exported = exportModel(model, initParams(model.paramSpecs(), Number(config.seed ?? 0)), {
+    const params = initParams(model.paramSpecs(), Number(config.seed ?? 0));
+    const options = {
       segmentTokens: request.length,
       maxPositions: Math.max(request.length, ...request.positions) + request.streamTokens + request.length,
-    });
-    const onnx = await OnnxModel.load(exported, { device: 'cpu' });
+    };
+    const onnx = await OnnxModel.load(exportModel(model, params, options), { device: 'cpu' });
+    let measured: Omit<OnnxBenchResult, 'model' | 'runtime' | 'executionProvider'>;
     try {
       const V = model.config.vocabSize;
       const timeEval = evalTimer(onnx, V, request.batch, request.length);
-      await timeEval(request.warmup);
-      const evalTokensPerS = (request.steps * request.batch * request.length) / ((await timeEval(request.steps)) / 1000);
+      const evalTokensPerS = await evalSpeed(timeEval, request);
       // One stream per position, brought there through the step graph's state, then single
       // tokens timed on every stream in turn (see interleavedMedians).
       const streams = [];
@@ -149,15 +161,52 @@ export const measureOnnxRuntime: MeasureOnnx = async (request) => {
       );
       const streamMsPerToken: Record<string, number> = {};
       for (const [k, position] of request.positions.entries()) streamMsPerToken[String(position)] = medians[k]!;
-      results.push({ model: id, runtime: onnx.runtime, executionProvider: onnx.device, evalTokensPerS, streamMsPerToken });
+      measured = { evalTokensPerS, streamMsPerToken };
+      // A failure here keeps the float32 figures.
+      try {
+        measured = { ...measured, ...(await measureInt8(onnx, exportModel(model, params, { ...options, quantize: 'int8' }), V, request)) };
+      } catch (e) {
+        measured = { ...measured, error: `int8: ${firstLine(e)}` };
+      }
     } catch (e) {
-      results.push({ model: id, runtime: onnx.runtime, executionProvider: onnx.device, error: String((e as Error).message ?? e).split('\n')[0]! });
+      measured = { error: firstLine(e) };
     } finally {
       await onnx.release();
     }
+    results.push({ model: id, runtime: onnx.runtime, executionProvider: onnx.device, ...measured });
   }
   return results;
 };
+
+function firstLine(e: unknown): string {
+  return String((e as Error).message ?? e).split('\n')[0]!;
+}
+
+/** Tokens per second of `request.steps` timed batches after `request.warmup` untimed ones. */
+async function evalSpeed(timeEval: (batches: number) => Promise<number>, request: OnnxBenchRequest): Promise<number> {
+  await timeEval(request.warmup);
+  return (request.steps * request.batch * request.length) / ((await timeEval(request.steps)) / 1000);
+}
+
+/** The int8 export's evaluation speed, and its first batch's logits against the float32 model's. */
+async function measureInt8(float: OnnxModel, exported: ExportedModel, vocab: number, request: OnnxBenchRequest) {
+  const int8 = await OnnxModel.load(exported, { device: 'cpu' });
+  try {
+    const tokens = evalTokens(vocab, request.batch, request.length);
+    const a = await float.stream(request.batch, 'segment').append(tokens, request.length);
+    const b = await int8.stream(request.batch, 'segment').append(tokens, request.length);
+    let err = 0;
+    let norm = 0;
+    for (let i = 0; i < a.length; i++) {
+      err += (a[i]! - b[i]!) ** 2;
+      norm += a[i]! ** 2;
+    }
+    const evalInt8TokensPerS = await evalSpeed(evalTimer(int8, vocab, request.batch, request.length), request);
+    return { evalInt8TokensPerS, int8LogitsRelError: Math.sqrt(err / norm) };
+  } finally {
+    await int8.release();
+  }
+}
 
 /** Runs the ONNX measurement, if any, and never throws: a failure is reported. */
 export async function resolveOnnx(measure: MeasureOnnx | false | undefined, request: OnnxBenchRequest): Promise<OnnxReport> {

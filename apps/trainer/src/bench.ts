@@ -710,6 +710,7 @@ function onnxLine(onnx: OnnxReport): string {
   const rows = onnx.results.map(
     (r) =>
       `${r.model} (${r.runtime}, ${r.executionProvider}): eval ${fmt(r.evalTokensPerS)} tok/s` +
+      (r.evalInt8TokensPerS ? `, int8 weights ${fmt(r.evalInt8TokensPerS)} tok/s (logits ±${fmt(r.int8LogitsRelError)})` : '') +
       (r.streamMsPerToken && Object.keys(r.streamMsPerToken).length > 0 ? `, stream ${Object.entries(r.streamMsPerToken).map(([p, v]) => `@${p} ${fmt(v)} ms`).join(', ')}` : '') +
       (r.error ? `, failed: ${r.error}` : ''),
   );

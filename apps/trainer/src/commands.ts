@@ -81,12 +81,14 @@ export interface RuntimeOptions {
   device?: string;
   /** An exported model to run (implies `--runtime onnx`). */
   onnx?: string;
+  /** `int8`: export the checkpoint on the fly with int8 weight products (`--runtime onnx`). */
+  quantize?: string;
 }
 
 function useOnnx(options: RuntimeOptions): boolean {
   const runtime = options.runtime ?? (options.onnx ? 'onnx' : 'tfjs');
   if (runtime !== 'tfjs' && runtime !== 'onnx') throw new UsageError(`--runtime ${runtime}: expected tfjs or onnx`);
-  if (runtime === 'tfjs' && (options.device || options.onnx)) throw new UsageError('--device and --onnx need --runtime onnx');
+  if (runtime === 'tfjs' && (options.device || options.onnx || options.quantize)) throw new UsageError('--device, --onnx and --quantize need --runtime onnx');
   return runtime === 'onnx';
 }
 

@@ -1,7 +1,7 @@
 import { type HostParams, createModel, parseConfig } from '@staircase/core';
 import '@staircase/ladder';
 import '@staircase/staircase';
-import { type ExportedModel, type OnnxDevice, OnnxModel, type OnnxStream, exportModel, logProbability } from '@staircase/backend-onnx';
+import { type ExportedModel, type OnnxDevice, OnnxModel, type OnnxStream, type Quantization, exportModel, logProbability } from '@staircase/backend-onnx';
 import { loadOnnxModel, writeExport } from '@staircase/backend-onnx/node';
 import { type Dataset, type DataSplit, type TokenizerJSON, openDataset, tokenizerFromJSON } from '@staircase/data';
 import { UsageError } from './errors.js';
@@ -18,10 +18,20 @@ export interface ExportCommandOptions {
   stepTokens?: number;
   segmentTokens?: number;
   maxPositions?: number;
+  /** `int8`: weight products stored as int8 (see `ExportOptions.quantize`). */
+  quantize?: string;
+}
+
+/** The `--quantize` value as `exportModel` takes it, refused in one line if unknown. */
+function quantization(value: string | undefined): Quantization | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'int8') throw new UsageError(`--quantize ${value}: expected int8 (float32 is the default, without --quantize)`);
+  return value;
 }
 
 /** Exports a checkpoint's model in memory (for `--runtime onnx` and `staircase export`). */
 async function exportCheckpoint(options: ExportCommandOptions): Promise<{ exported: ExportedModel; config: RunConfig }> {
+  const quantize = quantization(options.quantize);
   const { checkpoint, config } = await findCheckpoint(options);
   const model = createModel({ ...checkpoint.config });
   const params: HostParams = Object.fromEntries(Object.entries(checkpoint.params).map(([name, t]) => [name, t.data]));
@@ -31,6 +41,7 @@ async function exportCheckpoint(options: ExportCommandOptions): Promise<{ export
     ...(options.stepTokens !== undefined ? { stepTokens: options.stepTokens } : {}),
     ...(options.segmentTokens !== undefined ? { segmentTokens: options.segmentTokens } : {}),
     ...(options.maxPositions !== undefined ? { maxPositions: options.maxPositions } : {}),
+    ...(quantize ? { quantize } : {}),
   });
   return { exported, config };
 }
@@ -49,6 +60,7 @@ export async function exportCommand(options: ExportCommandOptions) {
     segmentTokens: exported.segmentMetadata.tokens,
     stateTensors: m.state.length,
     maxPositions: m.maxPositions,
+    weights: m.quantization ?? 'float32',
     bytes: { step: exported.step.length, segment: exported.segment.length },
   };
 }
@@ -60,6 +72,8 @@ export interface OnnxSourceOptions {
   onnx?: string;
   device?: string;
   data?: string;
+  /** `int8`: export on the fly with int8 weight products (not with `onnx`: a file is as exported). */
+  quantize?: string;
 }
 
 const DEVICES = ['auto', 'webgpu', 'wasm', 'cpu'];
@@ -68,6 +82,9 @@ const DEVICES = ['auto', 'webgpu', 'wasm', 'cpu'];
 export async function openOnnx(options: OnnxSourceOptions): Promise<{ model: OnnxModel; config: RunConfig; tokenizer: TokenizerJSON | undefined }> {
   const device = (options.device ?? 'auto') as OnnxDevice;
   if (!DEVICES.includes(device)) throw new UsageError(`--device ${device}: expected one of ${DEVICES.join(', ')}`);
+  if (options.onnx && options.quantize) {
+    throw new UsageError(`--quantize applies to a checkpoint exported on the fly; ${options.onnx} is used as it was exported (re-export it with staircase export --quantize)`);
+  }
   if (options.onnx) {
     const model = await loadOnnxModel(options.onnx, { device });
     const run = model.metadata.run;

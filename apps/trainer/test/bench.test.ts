@@ -96,5 +96,10 @@ describe('staircase bench', () => {
     expect(report.onnx.status, report.onnx.reason).toBe('measured');
     expect(report.onnx.results[0]!.executionProvider).toBe('cpu');
     expect(report.onnx.results[0]!.evalTokensPerS).toBeGreaterThan(0);
+    // …and again with int8 weight products, whose logits stay near float32's.
+    expect(report.onnx.results[0]!.evalInt8TokensPerS).toBeGreaterThan(0);
+    expect(report.onnx.results[0]!.int8LogitsRelError).toBeGreaterThan(0);
+    expect(report.onnx.results[0]!.int8LogitsRelError).toBeLessThan(0.1);
+    expect(benchMarkdown(report)).toMatch(/int8 weights [\d,]+ tok\/s \(logits ±[\d.e-]+\)/);
   });
 });

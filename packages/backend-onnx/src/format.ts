@@ -64,6 +64,8 @@ export const metadataSchema = z.strictObject({
   positions: z.array(positionInputSchema),
   /** Shared by the step and segment graphs of one export, so a mismatched pair is refused. */
   exportId: z.string(),
+  /** `int8`: weight products stored as int8 (dynamic quantization); absent: float32 throughout. */
+  quantization: z.enum(['int8']).optional(),
 });
 export type OnnxModelMetadata = z.infer<typeof metadataSchema>;
 

@@ -8,6 +8,7 @@
 export { exportModel, EMPTY_SLOT_BIAS, type ExportOptions, type ExportedModel } from './export/export-model.js';
 export { createSymbolicOps, ExportError, type Sym } from './export/symbolic-ops.js';
 export { GraphBuilder, OPSET } from './export/graph.js';
+export { quantizeColumns, quantizeWeightProducts, type Quantization, type QuantizeReport } from './export/quantize.js';
 export {
   FORMAT_VERSION,
   METADATA_KEY,

@@ -1,6 +1,7 @@
 import { rotaryTables } from '@staircase/core';
 import { METADATA_KEY, OnnxModelError, type OnnxModelMetadata, parseMetadata } from './format.js';
 import { readModelInfo } from './model-info.js';
+import { isNode } from './runtime/environment.js';
 import { type HostTensor, type OnnxProfile, type OnnxSession, type ProfileOptions, type OpenSessionOptions, openSession } from './runtime/index.js';
 
 /** The two graphs of an export, as bytes (see {@link exportModel}). */
@@ -24,6 +25,9 @@ export class OnnxModel {
    * Opens both graphs on `device`. Refuses, with one line, bytes that are not ONNX or are
    * truncated, files without staircase metadata or of another format version, a graph whose
    * inputs and outputs differ from its metadata, and a step and segment graph of different exports.
+   * `auto` opens an int8 export on the CPU path (`cpu` in Node, `wasm` in browsers): WebGPU has
+   * no integer products, so ONNX Runtime would run them on the CPU and copy every activation
+   * across; ask for `webgpu` explicitly to do that anyway.
    */
   static async load(files: OnnxModelFiles, options: OpenSessionOptions & { names?: { step: string; segment: string } } = {}): Promise<OnnxModel> {
     const names = options.names ?? { step: 'step graph', segment: 'segment graph' };
@@ -32,6 +36,7 @@ export class OnnxModel {
     if (step.exportId !== segment.exportId) {
       throw new OnnxModelError(`${names.step} and ${names.segment} come from different exports — export the model again and keep both files together`);
     }
+    if (step.quantization && (options.device ?? 'auto') === 'auto') options = { ...options, device: isNode() ? 'cpu' : 'wasm' };
     const stepSession = await openChecked(files.step, names.step, options);
     try {
       const segmentSession = await openChecked(files.segment, names.segment, options);

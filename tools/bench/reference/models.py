@@ -345,6 +345,30 @@ def output_head(params: Params, cfg: dict, h: torch.Tensor) -> torch.Tensor:
     return layer_norm(params, "lnf", h, cfg["layerNormEps"]) @ params["out.w"] + params["out.b"]
 
 
+class Int8Weight:
+    """A `[in, out]` weight as int8 for `x @ w` without gradients, the scheme of backend-onnx's
+    `quantize: 'int8'` export: one symmetric scale per output column (max |w| / 127), the
+    activation quantized per call to uint8 over its own range (torch's dynamic quantized linear,
+    which runs on torch's intra-op threads, not OpenBLAS's)."""
+
+    def __init__(self, w: torch.Tensor):
+        self.shape = w.shape
+        wt = w.detach().t().contiguous()  # [out, in]: one scale per row here = per output column
+        scales = (wt.abs().amax(1) / 127).clamp_min(1e-12).double()
+        q = torch.quantize_per_channel(wt, scales, torch.zeros(wt.shape[0], dtype=torch.long), 0, torch.qint8)
+        self.packed = torch.ops.quantized.linear_prepack(q, None)
+
+    def __rmatmul__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.quantized.linear_dynamic(x, self.packed, False)
+
+
+def int8_weights(params: Params) -> dict:
+    """`params` with every product's weight (projections, FFN, output head) as an `Int8Weight`;
+    the embedding (indexed) and the relative-position table (gathered first) stay float, as in
+    the int8 ONNX export."""
+    return {k: Int8Weight(v) if v.dim() == 2 and k not in ("embed", "pos.rel") else v for k, v in params.items()}
+
+
 def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """core/loss.ts with every position scored: mean negative log-likelihood in nats."""
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))

@@ -14,7 +14,7 @@ function peerTable(r: SuiteRound): string[] {
   const positions = r.staircase.settings.positions;
   const first = p.results.find((x) => x.measured)?.measured;
   if (first) out.push(`PyTorch ${first.torch}, BLAS ${first.blas}, ${first.threads} torch thread(s) + ${first.blas_threads ?? first.threads} OpenBLAS thread(s) (\`${p.python}\`).`, '');
-  const header = ['model', 'train tok/s', 'eval tok/s (no grad)', ...positions.map((x) => `stream ms/token @${x}`), 'peak RSS MiB'];
+  const header = ['model', 'train tok/s', 'eval tok/s (no grad)', 'eval tok/s, int8 weights', 'int8 logits rel. error', ...positions.map((x) => `stream ms/token @${x}`), 'peak RSS MiB'];
   out.push(row(header), `|${'---|'.repeat(header.length)}`);
   for (const x of p.results) {
     const m = x.measured;
@@ -22,7 +22,8 @@ function peerTable(r: SuiteRound): string[] {
       out.push(row([x.model, `failed: ${x.error}`, ...Array(header.length - 2).fill('')]));
       continue;
     }
-    out.push(row([x.model, fmt(m.train_tokens_per_s), fmt(m.eval_tokens_per_s), ...positions.map((q) => fmt(m.stream_ms_per_token?.[String(q)])), fmt(m.peak_rss_mb)]));
+    const int8 = m.eval_int8_tokens_per_s ? `${fmt(m.eval_int8_tokens_per_s)} (${m.eval_int8_threads} threads)` : '–';
+    out.push(row([x.model, fmt(m.train_tokens_per_s), fmt(m.eval_tokens_per_s), int8, fmt(m.int8_logits_rel_error), ...positions.map((q) => fmt(m.stream_ms_per_token?.[String(q)])), fmt(m.peak_rss_mb)]));
   }
   return out;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { benchOptionsFrom, isUserError, wholeNumber } from '@staircase/trainer';
+import { benchOptionsFrom, isUserError, UsageError, wholeNumber } from '@staircase/trainer';
 import { Command } from 'commander';
 import { profileMarkdown, profileOnnxEval } from './profile.js';
 
@@ -11,15 +11,18 @@ export function program(): Command {
     .option('--kinds <list>', 'comma list of models, as pnpm bench takes them (default: transformer-xl)', 'transformer-xl')
     .option('--runs <n>', 'profiled runs per model', wholeNumber, 35)
     .option('--warmup <n>', 'runs before them, left out', wholeNumber, 5)
+    .option('--quantize <type>', 'int8: profile the int8 export (weight products in int8)')
     .option('--json', 'print JSON instead of markdown')
     .action(async (o) => {
       // Size and models checked and parsed as every bench command line does.
       const { size, kinds } = benchOptionsFrom({ size: o.size, kinds: o.kinds });
+      if (o.quantize !== undefined && o.quantize !== 'int8') throw new UsageError(`--quantize ${o.quantize}: expected int8 (float32 is the default)`);
       const profiles = await profileOnnxEval({
         size,
         ...(kinds ? { kinds } : {}),
         runs: o.runs,
         warmup: o.warmup,
+        ...(o.quantize ? { quantize: 'int8' as const } : {}),
         onProgress: (line) => process.stderr.write(`${line}\n`),
       });
       process.stdout.write(o.json ? `${JSON.stringify(profiles, null, 2)}\n` : profileMarkdown(profiles));

@@ -30,6 +30,8 @@ export interface ProfileRunOptions {
   readonly runs?: number;
   /** Runs before them, left out of the profile (default 5). */
   readonly warmup?: number;
+  /** `int8`: profile the int8 export (weight products in int8). Default float32. */
+  readonly quantize?: 'int8';
   readonly onProgress?: (line: string) => void;
 }
 
@@ -43,12 +45,12 @@ export async function profileOnnxEval(options: ProfileRunOptions = {}): Promise<
   const out: OnnxEvalProfile[] = [];
   for (const model of resolveBenchModels(options.kinds)) {
     options.onProgress?.(`profile ${model}: ${warmup} + ${runs} runs of ${batch} × ${length} tokens`);
-    const session = await openOnnxEval(benchModelConfig(size, model), { batch, length, batches: warmup + runs }, { profile: true });
+    const session = await openOnnxEval(benchModelConfig(size, model), { batch, length, batches: warmup + runs }, { profile: true, ...(options.quantize ? { quantize: options.quantize } : {}) });
     try {
       await session.time(warmup);
       const wallMsPerRun = (await session.time(runs)) / runs;
       const profile = await session.endProfile({ skipRuns: warmup });
-      out.push({ model, label: session.label, batch, length, warmup, wallMsPerRun, profile });
+      out.push({ model, label: options.quantize ? `${session.label}, int8 weights` : session.label, batch, length, warmup, wallMsPerRun, profile });
     } finally {
       await session.close();
     }

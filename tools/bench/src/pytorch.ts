@@ -33,6 +33,12 @@ export interface PytorchMeasurement {
   blas_threads: number;
   train_tokens_per_s: number;
   eval_tokens_per_s: number;
+  /** Evaluation with int8 weight products (`models.int8_weights`), at its own threads. */
+  eval_int8_tokens_per_s?: number | null;
+  /** Its torch + OpenBLAS threads, e.g. `2 + 1`. */
+  eval_int8_threads?: string | null;
+  /** Relative error (L2) of its logits against float32 on one batch. */
+  int8_logits_rel_error?: number | null;
   stream_ms_per_token: Record<string, number>;
   peak_rss_mb: number;
 }

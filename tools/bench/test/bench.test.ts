@@ -98,6 +98,19 @@ describe('pnpm bench (tiny)', () => {
       }
       expect(r.targets).toEqual(targets(r.staircase, r.pytorch));
     }
+    // Every ONNX model also scored with int8 weight products, beside the peer's int8 figure.
+    for (const r of report.rounds) {
+      if (r.staircase.onnx.status !== 'measured') continue;
+      for (const o of r.staircase.onnx.results) {
+        expect(o.evalInt8TokensPerS, o.error).toBeGreaterThan(0);
+        expect(o.int8LogitsRelError).toBeGreaterThan(0);
+        expect(o.int8LogitsRelError).toBeLessThan(0.1);
+      }
+      if (r.pytorch.status !== 'measured') continue;
+      const int8 = r.targets.filter((t) => t.figure.startsWith('int8 weights on both sides'));
+      expect(int8.map((t) => t.model)).toEqual(r.staircase.onnx.results.map((o) => o.model));
+      expect(int8.every((t) => t.value !== null && t.value > 0)).toBe(true);
+    }
   });
 
   it('reports every target with a met column, as JSON and markdown', () => {

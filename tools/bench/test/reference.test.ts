@@ -187,6 +187,11 @@ describe('PyTorch reference peer: crosscheck against our models', () => {
       }),
     );
     expect(Number.isFinite(result.first_loss)).toBe(true);
+    // int8 weight products: a speed, the threads they ran on, and logits near float32's but not equal.
+    expect(result.eval_int8_tokens_per_s).toBeGreaterThan(0);
+    expect(result.eval_int8_threads).toMatch(/^\d+ \+ \d+$/);
+    expect(result.int8_logits_rel_error).toBeGreaterThan(0);
+    expect(result.int8_logits_rel_error).toBeLessThan(0.1);
   });
 
   it.skipIf(!!unavailable)(`run.py serve times train / eval calls on one loaded model, and says why it cannot start${skipNote}`, async () => {

@@ -1,6 +1,7 @@
 import type { HostParams, Model, ModelState, Params } from '@staircase/core';
 import { FORMAT_VERSION, METADATA_KEY, type OnnxModelMetadata, type PositionInput, type StateSlot } from '../format.js';
 import { GraphBuilder } from './graph.js';
+import type { Quantization } from './quantize.js';
 import { layoutOf, listKVs, mapKVs } from './state-tree.js';
 import { ExportError, type Sym, createSymbolicOps } from './symbolic-ops.js';
 
@@ -19,6 +20,14 @@ export interface ExportOptions {
   readonly tokenizer?: unknown;
   /** Settings of the training run, stored in the metadata (e.g. for a CLI's defaults). */
   readonly run?: unknown;
+  /**
+   * `int8`: store the weights of every matrix product as int8 with a scale per output column, and
+   * quantize the activations entering them per run (dynamic quantization, standard ONNX
+   * operators). Weights take a quarter of the space; on CPUs with integer dot products ONNX
+   * Runtime multiplies 2–4× faster. Logits move within int8 rounding: measure the loss before
+   * shipping. Embeddings, biases and LayerNorm stay float32. Default: float32 throughout.
+   */
+  readonly quantize?: Quantization;
 }
 
 /** The two graphs of an exported model, serialised, and the metadata they carry. */
@@ -64,13 +73,25 @@ export function exportModel(model: Model, params: HostParams, options: ExportOpt
     }
   }
   const exportId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-  const common = { kind: model.kind, config: model.config as Record<string, unknown>, tokenizer: options.tokenizer, run: options.run, alignment, maxPositions, exportId };
+  if (options.quantize !== undefined && options.quantize !== 'int8') {
+    throw new ExportError(`quantize must be "int8" (or left out for float32), got ${JSON.stringify(options.quantize)}`);
+  }
+  const common = {
+    kind: model.kind,
+    config: model.config as Record<string, unknown>,
+    tokenizer: options.tokenizer,
+    run: options.run,
+    alignment,
+    maxPositions,
+    exportId,
+    ...(options.quantize ? { quantization: options.quantize } : {}),
+  };
   const step = traceGraph(traced, params, stepTokens, 'step', common);
   const segment = traceGraph(traced, params, segmentTokens, 'segment', common);
   return { step: step.bytes, segment: segment.bytes, stepMetadata: step.metadata, segmentMetadata: segment.metadata };
 }
 
-type Common = Pick<OnnxModelMetadata, 'kind' | 'config' | 'tokenizer' | 'run' | 'alignment' | 'maxPositions' | 'exportId'>;
+type Common = Pick<OnnxModelMetadata, 'kind' | 'config' | 'tokenizer' | 'run' | 'alignment' | 'maxPositions' | 'exportId' | 'quantization'>;
 
 /** Declares every parameter the model specifies as an initializer. */
 function paramInitializers(graph: GraphBuilder, model: Model, params: HostParams): Params<Sym> {
@@ -171,6 +192,9 @@ function traceGraph(model: Model, params: HostParams, tokens: number, role: 'ste
       if (dimsOf(x).join(',') !== slot.dims.join(',')) throw new ExportError(`internal: state ${slot.name} changes shape within a step`);
       graph.output({ name: `next.${path}.${r}`, dtype: 'float32', dims: slot.dims }, x.name);
     }
+  }
+  if (common.quantization === 'int8') {
+    graph.quantizeWeightProducts(new Set(model.paramSpecs().filter((s) => s.shape.length === 2).map((s) => s.name)));
   }
   const metadata: OnnxModelMetadata = {
     format: 'staircase-onnx',

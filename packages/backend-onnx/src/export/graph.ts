@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { type QuantizeReport, quantizeWeightProducts } from './quantize.js';
 
 const { onnx } = onnxProto;
 const latin1 = new TextDecoder('latin1');
@@ -138,6 +139,14 @@ export class GraphBuilder {
       attribute: Object.entries(attributes).map(([k, v]) => attribute(k, v)),
     });
     return out;
+  }
+
+  /**
+   * Stores the products with `weights` (2-D float initializers) as dynamic int8 quantization
+   * ({@link quantizeWeightProducts}). Call once the graph is complete.
+   */
+  quantizeWeightProducts(weights: ReadonlySet<string>): QuantizeReport {
+    return quantizeWeightProducts(this.nodes, this.initializers, weights, (prefix) => this.fresh(prefix));
   }
 
   /** Number of nodes recorded so far. */

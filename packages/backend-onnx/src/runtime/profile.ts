@@ -47,7 +47,8 @@ interface TraceEvent {
   readonly args?: { readonly op_name?: string; readonly input_type_shape?: readonly Record<string, number[]>[]; readonly output_type_shape?: readonly Record<string, number[]>[] };
 }
 
-const PRODUCTS = new Set(['MatMul', 'FusedMatMul', 'Gemm', 'FusedGemm']);
+// The int8 products (an int8 export, fused or not) count their integer operations the same way.
+const PRODUCTS = new Set(['MatMul', 'FusedMatMul', 'Gemm', 'FusedGemm', 'MatMulInteger', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat']);
 
 const shapeOf = (entry: Record<string, number[]> | undefined): number[] | undefined => (entry ? Object.values(entry)[0] : undefined);
 const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
