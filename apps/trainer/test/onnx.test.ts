@@ -61,6 +61,9 @@ describe('export → eval and sample on ONNX Runtime, equal to TensorFlow.js', (
     expect(b.loss).not.toBe(a.loss);
     expect(Math.abs(b.loss - a.loss) / a.loss).toBeLessThan(0.01);
     expect(c.loss).toBe(b.loss);
+    // The step graph (generation) runs int8 too.
+    const sample = json(await cli(['sample', '--onnx', join(dir, 'q8.onnx'), '--json', '--tokens', '12', '--temperature', '0', '--prompt', 'The ']));
+    expect(sample.ids).toHaveLength(12);
   });
 
   describe('user mistakes: one line, exit 1', () => {

@@ -96,6 +96,14 @@ describe.each(Object.keys(KINDS))('int8 export of %s', (kind) => {
           expect(e).toBeGreaterThan(0); // it did quantize
           expect(e).toBeLessThan(0.05);
         }
+        // The step graph (generation), a token at a time.
+        const tf = f.stream(1, 'step');
+        const tq = q.stream(1, 'step');
+        for (const token of tokens.subarray(0, 6)) {
+          const e = relativeError(Float32Array.from(await tf.append([token], 1)), Float32Array.from(await tq.append([token], 1)));
+          expect(e).toBeGreaterThan(0);
+          expect(e).toBeLessThan(0.05);
+        }
       } finally {
         await Promise.all([f.release(), q.release()]);
       }
