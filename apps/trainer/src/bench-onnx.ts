@@ -43,6 +43,8 @@ export interface OnnxBenchResult {
   readonly evalInt8TokensPerS?: number;
   /** Relative error (L2) of the int8 export's logits against float32's on the first batch. */
   readonly int8LogitsRelError?: number;
+  /** Why the int8 measurement failed (the float32 figures stand). */
+  readonly int8Error?: string;
   /** Milliseconds per single-token call, by position. */
   readonly streamMsPerToken?: Readonly<Record<string, number>>;
   readonly threads?: number;
@@ -166,7 +168,7 @@ export const measureOnnxRuntime: MeasureOnnx = async (request) => {
       try {
         measured = { ...measured, ...(await measureInt8(onnx, exportModel(model, params, { ...options, quantize: 'int8' }), V, request)) };
       } catch (e) {
-        measured = { ...measured, error: `int8: ${firstLine(e)}` };
+        measured = { ...measured, int8Error: firstLine(e) };
       }
     } catch (e) {
       measured = { error: firstLine(e) };

@@ -711,6 +711,7 @@ function onnxLine(onnx: OnnxReport): string {
     (r) =>
       `${r.model} (${r.runtime}, ${r.executionProvider}): eval ${fmt(r.evalTokensPerS)} tok/s` +
       (r.evalInt8TokensPerS ? `, int8 weights ${fmt(r.evalInt8TokensPerS)} tok/s (logits ±${fmt(r.int8LogitsRelError)})` : '') +
+      (r.int8Error ? `, int8 failed: ${r.int8Error}` : '') +
       (r.streamMsPerToken && Object.keys(r.streamMsPerToken).length > 0 ? `, stream ${Object.entries(r.streamMsPerToken).map(([p, v]) => `@${p} ${fmt(v)} ms`).join(', ')}` : '') +
       (r.error ? `, failed: ${r.error}` : ''),
   );

@@ -64,6 +64,8 @@ describe('export → eval and sample on ONNX Runtime, equal to TensorFlow.js', (
     // The step graph (generation) runs int8 too.
     const sample = json(await cli(['sample', '--onnx', join(dir, 'q8.onnx'), '--json', '--tokens', '12', '--temperature', '0', '--prompt', 'The ']));
     expect(sample.ids).toHaveLength(12);
+    const onTheFly = json(await cli(['sample', '--run', run, '--runtime', 'onnx', '--quantize', 'int8', '--json', '--tokens', '12', '--temperature', '0', '--prompt', 'The ']));
+    expect(onTheFly.ids).toEqual(sample.ids);
   });
 
   describe('user mistakes: one line, exit 1', () => {

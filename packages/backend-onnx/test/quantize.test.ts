@@ -7,7 +7,7 @@ import '@staircase/staircase';
 import { createModel, initParams } from '@staircase/core';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { ExportError, OnnxModel, exportModel, quantizeColumns } from '../src/index.js';
+import { ExportError, OnnxModel, exportModel, openSession, quantizeColumns, quantizeWeightProducts } from '../src/index.js';
 import { skipReason, tokenStream } from './helpers.js';
 
 const { onnx } = onnxProto;
@@ -55,6 +55,81 @@ describe('quantizeColumns', () => {
     const { q, scales } = quantizeColumns(w, 64, 8);
     for (let i = 0; i < w.length; i++) {
       expect(Math.abs(q[i]! * scales[i % 8]! - w[i]!)).toBeLessThanOrEqual(scales[i % 8]! / 2 + 1e-6);
+    }
+  });
+
+  it('refuses a non-finite weight or a wrong length in one line', () => {
+    expect(() => quantizeColumns(Float32Array.from([1, Number.NaN]), 1, 2)).toThrow(ExportError);
+    expect(() => quantizeColumns(Float32Array.from([1, Number.NaN]), 1, 2)).toThrow(/non-finite value \(NaN\) at \[0, 1\]/);
+    expect(() => quantizeColumns(new Float32Array(5), 2, 3)).toThrow(/needs 6 values, got 5/);
+  });
+});
+
+describe('quantizeWeightProducts on a graph read back from a file', () => {
+  // x [2, 4] → x·W (W shared by two products), x·V + V-read-elsewhere, as a user's own graph:
+  // serialised, then decoded from a Node Buffer (raw_data views into the whole file), nodes
+  // unnamed, and a value already called "W.int8".
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const W = Float32Array.from({ length: 4 * 3 }, (_, i) => Math.sin(i + 1));
+  const V = Float32Array.from({ length: 4 * 4 }, (_, i) => Math.cos(i * 0.7));
+  const bytes = (a: Float32Array) => new Uint8Array(a.buffer.slice(0));
+  const value = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+  const file = onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'custom',
+        node: [
+          { opType: 'MatMul', input: ['x', 'W'], output: ['W.int8'] },
+          { opType: 'MatMul', input: ['x', 'W'], output: ['b'] },
+          { opType: 'Add', input: ['W.int8', 'b'], output: ['y'] },
+          { opType: 'MatMul', input: ['x', 'V'], output: ['c'] },
+          { opType: 'Add', input: ['c', 'V'], output: ['z'] },
+        ],
+        initializer: [
+          { name: 'W', dataType: FLOAT, dims: [4, 3], rawData: bytes(W) },
+          { name: 'V', dataType: FLOAT, dims: [4, 4], rawData: bytes(V) },
+        ],
+        input: [value('x', [4, 4])],
+        output: [value('y', [4, 3]), value('z', [4, 4])],
+      },
+    }),
+  ).finish();
+  const graph = onnx.ModelProto.decode(Buffer.from(file)).graph!;
+  const nodes = [...graph.node!];
+  const initializers = [...graph.initializer!];
+  let counter = 0;
+  const report = quantizeWeightProducts(nodes, initializers, new Set(['W', 'V']), (p) => `${p}_${counter++}`);
+
+  it('stores each weight once, from its real values, under names the graph does not use', () => {
+    expect(report).toEqual({ products: 3, weights: 2 });
+    const names = initializers.map((t) => t.name);
+    expect(names).not.toContain('W'); // read by products only: the float copy is gone
+    expect(names).toContain('V'); // also read by an Add: kept
+    const wq = initializers.find((t) => t.dataType === onnx.TensorProto.DataType.INT8 && t.dims!.map(Number).join() === '4,3')!;
+    expect(wq.name).not.toBe('W.int8');
+    expect([...new Int8Array(new Uint8Array(wq.rawData!).buffer)]).toEqual([...quantizeColumns(W, 4, 3).q]);
+    // The new nodes (the user's unnamed Adds stay as they were) have distinct, non-empty names.
+    const nodeNames = nodes.filter((n) => n.opType !== 'Add').map((n) => n.name);
+    expect(nodeNames).toHaveLength(15);
+    expect(new Set(nodeNames).size).toBe(15);
+    expect(nodeNames.every((n) => n)).toBe(true);
+  });
+
+  it('computes x · W within int8 rounding on ONNX Runtime', async () => {
+    const model = onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: { ...graph, node: nodes, initializer: initializers } })).finish();
+    const session = await openSession(model, { device: 'cpu' });
+    try {
+      const x = Float32Array.from({ length: 16 }, (_, i) => (i % 5) - 2);
+      const out = await session.run({ x: { type: 'float32', data: x, dims: [4, 4] } });
+      const exact = (m: Float32Array, n: number) => Float32Array.from({ length: 4 * n }, (_, o) => [0, 1, 2, 3].reduce((a, k) => a + x[Math.floor(o / n) * 4 + k]! * m[k * n + (o % n)]!, 0));
+      const xw = exact(W, 3);
+      const xv = exact(V, 4);
+      expect(relativeError(Float32Array.from(xw, (v) => 2 * v), out.y!.data as Float32Array)).toBeLessThan(0.05);
+      expect(relativeError(Float32Array.from(xv, (v, i) => v + V[i]!), out.z!.data as Float32Array)).toBeLessThan(0.05);
+    } finally {
+      await session.release();
     }
   });
 });
@@ -117,16 +192,6 @@ describe.each(Object.keys(KINDS))('int8 export of %s', (kind) => {
         await Promise.all([f.release(), q.release()]);
       }
     });
-  }
-});
-
-it('opens an int8 export on the CPU path when the device is auto (WebGPU has no integer products)', async () => {
-  const { int8 } = both('transformer-xl');
-  const onnx = await OnnxModel.load(int8);
-  try {
-    expect(onnx.device).toBe('cpu');
-  } finally {
-    await onnx.release();
   }
 });
 

@@ -181,17 +181,23 @@ def blas_library() -> str:
 
 
 def openblas():
-    """OpenBLAS as loaded by torch (ctypes), to resize its thread pool at run time; None if absent."""
+    """The OpenBLAS library torch calls (Debian: libopenblasp-r*.so behind the libblas.so.3
+    alternative), through ctypes, to resize its thread pool at run time; None where no mapped
+    library exports openblas_get/set_num_threads."""
     import ctypes
 
     try:
         with open("/proc/self/maps") as f:
-            for line in f:
-                path = line.split()[-1] if len(line.split()) >= 6 else ""
-                if "openblas" in os.path.basename(path).lower():
-                    return ctypes.CDLL(os.path.realpath(path))
+            paths = sorted({line.split()[-1] for line in f if len(line.split()) >= 6 and "openblas" in os.path.basename(line.split()[-1]).lower()})
     except OSError:
-        pass
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(os.path.realpath(path))
+            lib.openblas_get_num_threads, lib.openblas_set_num_threads  # noqa: B018 (both must exist)
+            return lib
+        except (OSError, AttributeError):
+            continue
     return None
 
 
@@ -249,9 +255,10 @@ class Session:
 
     def int8_eval(self, warmup: int, steps: int) -> dict:
         """Evaluation with int8 weight products (`models.int8_weights`), at its own best threads:
-        torch's quantized products run on torch's pool, so 2 torch threads + 1 OpenBLAS thread
-        (measured, Transformer-XL 8 × 128: 22 ms per batch against 52 with the float peer's 1 + 2).
-        Also the logits' relative error against float32 on one batch from an empty state."""
+        torch's quantized products run on torch's pool, not OpenBLAS's, so torch gets every core
+        and OpenBLAS one thread (2 + 1 on 2 cores; measured, Transformer-XL 8 × 128: 22 ms per
+        batch against 52 with the float peer's 1 + 2). Both pools are restored afterwards, also on
+        an error. Also the logits' relative error against float32 on one batch from an empty state."""
         qparams = models.int8_weights(self.params)
         tokens, _ = self.batch()
         with torch.no_grad():
@@ -260,10 +267,8 @@ class Session:
         rel = float((got - ref).norm() / ref.norm())
         blas = openblas()
         torch_threads = torch.get_num_threads()
+        blas_threads = blas.openblas_get_num_threads() if blas is not None else None
         cores = os.cpu_count() or 1
-        torch.set_num_threads(cores)
-        if blas is not None:
-            blas.openblas_set_num_threads(1)
         state = None
 
         def step():
@@ -274,13 +279,17 @@ class Session:
                 models.cross_entropy(logits, targets).item()
 
         try:
+            torch.set_num_threads(cores)
+            if blas is not None:
+                blas.openblas_set_num_threads(1)
+            threads = f"{torch.get_num_threads()} + {blas.openblas_get_num_threads() if blas is not None else BLAS_THREADS}"
             self.timed(step, warmup)
             seconds = self.timed(step, steps)
         finally:
             torch.set_num_threads(torch_threads)
             if blas is not None:
-                blas.openblas_set_num_threads(BLAS_THREADS)
-        return {"seconds": seconds, "threads": f"{cores} + {1 if blas is not None else BLAS_THREADS}", "logits_rel_error": rel}
+                blas.openblas_set_num_threads(blas_threads)
+        return {"seconds": seconds, "threads": threads, "logits_rel_error": rel}
 
     def timed(self, step, n: int) -> float:
         """Seconds for `n` calls of `step`."""

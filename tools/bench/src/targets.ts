@@ -87,9 +87,9 @@ export function targets(staircase: BenchReport, pytorch: PytorchReport): TargetR
         row('ONNX Runtime evaluation tokens/s ÷ PyTorch (no grad)', onnxLabel(o), o.model, value, { op: '≥', target: 1.5, stretch: 2.5 }, p ? o.error : noPeer),
       );
       // Like for like at int8: not the issue's float32 figure, reported beside it.
-      if (o.evalInt8TokensPerS !== undefined || p?.eval_int8_tokens_per_s) {
+      if (o.evalInt8TokensPerS !== undefined || o.int8Error !== undefined || p?.eval_int8_tokens_per_s) {
         const int8 = p?.eval_int8_tokens_per_s && o.evalInt8TokensPerS ? o.evalInt8TokensPerS / p.eval_int8_tokens_per_s : null;
-        const note = p ? (p.eval_int8_tokens_per_s ? `PyTorch: ${p.eval_int8_threads} threads` : 'no PyTorch int8 figure') : noPeer;
+        const note = o.int8Error ? `int8: ${o.int8Error}` : p ? (p.eval_int8_tokens_per_s ? `PyTorch: ${p.eval_int8_threads} threads` : 'no PyTorch int8 figure') : noPeer;
         rows.push(row('int8 weights on both sides: ONNX Runtime evaluation tokens/s ÷ PyTorch (no grad)', onnxLabel(o), o.model, int8, { op: '≥', target: 1.5, stretch: 2.5 }, note));
       }
     }

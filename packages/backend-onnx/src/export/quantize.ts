@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { ExportError } from './symbolic-ops.js';
 
 const { onnx } = onnxProto;
 type Node = onnxProto.onnx.INodeProto;
@@ -16,27 +17,33 @@ export interface QuantizeReport {
 }
 
 /**
- * A weight `[K, N]` as int8 with one symmetric scale per output column (`max |w| / 127`): the
- * column, not the whole matrix, sets the range, so one large column does not crush the others.
+ * A weight `[K, N]` (row-major `values`, `K · N` of them) as int8 codes with one symmetric scale
+ * per output column, `max |w| / 127`: the column, not the whole matrix, sets the range, so one
+ * large column does not crush the others. Codes are `round(w / scale)` (half away from zero for
+ * negatives as `Math.round` does), clamped to [−127, 127]; an all-zero column gets scale 1 and codes
+ * 0, so its products stay exactly 0. Throws an `ExportError` on a non-finite value.
  */
 export function quantizeColumns(values: Float32Array, k: number, n: number): { q: Int8Array; scales: Float32Array } {
+  if (values.length !== k * n) throw new ExportError(`quantizeColumns: [${k}, ${n}] needs ${k * n} values, got ${values.length}`);
   const scales = new Float32Array(n);
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j < n; j++) scales[j] = Math.max(scales[j]!, Math.abs(values[i * n + j]!));
+  for (let i = 0; i < k * n; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) throw new ExportError(`a weight holds a non-finite value (${v}) at [${Math.floor(i / n)}, ${i % n}]; the checkpoint is broken, use an earlier one`);
+    scales[i % n] = Math.max(scales[i % n]!, Math.abs(v));
   }
-  // An all-zero column keeps scale 1 and codes 0: its products stay exactly 0.
   for (let j = 0; j < n; j++) scales[j] = scales[j]! > 0 ? scales[j]! / 127 : 1;
   const q = new Int8Array(k * n);
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j < n; j++) q[i * n + j] = Math.round(values[i * n + j]! / scales[j]!);
-  }
+  for (let i = 0; i < k * n; i++) q[i] = Math.max(-127, Math.min(127, Math.round(values[i]! / scales[i % n]!)));
   return { q, scales };
 }
 
-function floats(t: Initializer): Float32Array {
-  const raw = t.rawData!;
-  // Copy: raw_data need not be 4-byte aligned inside its buffer.
-  return new Float32Array(raw.slice().buffer, 0, raw.length / 4);
+/** The values of a float initializer `[K, N]` (raw_data or float_data), or null if it holds neither in full. */
+function floats(t: Initializer, size: number): Float32Array | null {
+  const bytes = t.rawData;
+  // Copy: a decoded file's raw_data is a view into the whole file (a Node Buffer), maybe unaligned.
+  if (bytes && bytes.length === 4 * size) return new Float32Array(new Uint8Array(bytes).buffer);
+  if (t.floatData && t.floatData.length === size) return Float32Array.from(t.floatData);
+  return null;
 }
 
 function raw(values: Int8Array | Float32Array): Uint8Array {
@@ -55,8 +62,11 @@ function raw(values: Int8Array | Float32Array): Uint8Array {
  *
  * Any ONNX runtime runs it; ONNX Runtime's CPU provider fuses the chain into one
  * `DynamicQuantizeMatMul` (integer dot products: VNNI where the CPU has it). Weights stay float
- * where some other node still reads them. `fresh` names new values; nodes and initializers are
- * edited in place.
+ * where some other node still reads them, and where the initializer holds neither `raw_data` nor
+ * `float_data` in full. New initializers are named `<weight>.int8` and `<weight>.scale` (or by
+ * `fresh` where the graph already uses those names); `fresh` names the other new values, and nodes
+ * without a name. `nodes` and `initializers` are edited in place. Throws an `ExportError` on a
+ * weight with a non-finite value.
  */
 export function quantizeWeightProducts(
   nodes: Node[],
@@ -66,36 +76,45 @@ export function quantizeWeightProducts(
 ): QuantizeReport {
   const FLOAT = onnx.TensorProto.DataType.FLOAT;
   const byName = new Map(initializers.map((t) => [t.name!, t]));
-  const quantized = new Map<string, { q: string; scales: string }>();
-  const eligible = (node: Node) => {
-    if (node.opType !== 'MatMul' || !weights.has(node.input![1]!)) return false;
-    const w = byName.get(node.input![1]!);
-    return w?.dataType === FLOAT && w.dims?.length === 2 && w.rawData !== undefined && w.rawData !== null;
+  const taken = new Set([...byName.keys(), ...nodes.flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])])]);
+  // A new value's name: `preferred` unless the graph already uses it.
+  const unique = (preferred: string) => {
+    const name = taken.has(preferred) ? fresh(preferred) : preferred;
+    taken.add(name);
+    return name;
   };
+  const quantized = new Map<string, { q: string; scales: string }>();
   const out: Node[] = [];
   let products = 0;
   for (const node of nodes) {
-    if (!eligible(node)) {
+    const wName = node.input?.[1];
+    if (node.opType !== 'MatMul' || wName === undefined || !weights.has(wName)) {
       out.push(node);
       continue;
     }
-    const [x, wName] = node.input as [string, string];
-    let w = quantized.get(wName);
-    if (!w) {
-      const t = byName.get(wName)!;
-      const [k, n] = t.dims!.map(Number) as [number, number];
-      const { q, scales } = quantizeColumns(floats(t), k, n);
-      w = { q: `${wName}.int8`, scales: `${wName}.scale` };
-      initializers.push({ name: w.q, dataType: onnx.TensorProto.DataType.INT8, dims: [k, n], rawData: raw(q) });
-      initializers.push({ name: w.scales, dataType: FLOAT, dims: [n], rawData: raw(scales) });
-      quantized.set(wName, w);
+    let stored = quantized.get(wName);
+    if (!stored) {
+      const w = byName.get(wName);
+      const dims = w?.dims?.map(Number);
+      const values = w?.dataType === FLOAT && dims?.length === 2 ? floats(w, dims[0]! * dims[1]!) : null;
+      if (!values) {
+        out.push(node);
+        continue;
+      }
+      const [k, n] = dims as [number, number];
+      const { q, scales } = quantizeColumns(values, k, n);
+      stored = { q: unique(`${wName}.int8`), scales: unique(`${wName}.scale`) };
+      initializers.push({ name: stored.q, dataType: onnx.TensorProto.DataType.INT8, dims: [k, n], rawData: raw(q) });
+      initializers.push({ name: stored.scales, dataType: FLOAT, dims: [n], rawData: raw(scales) });
+      quantized.set(wName, stored);
     }
-    const [xq, xs, xz, acc, accFloat, scale] = ['xq', 'xs', 'xz', 'acc', 'accf', 'scale'].map(fresh) as string[] as [string, string, string, string, string, string];
-    const base = node.name ?? 'MatMul';
+    const x = node.input![0]!;
+    const [xq, xs, xz, acc, accFloat, scale] = ['xq', 'xs', 'xz', 'acc', 'accf', 'scale'].map(fresh) as [string, string, string, string, string, string];
+    const base = node.name || fresh('MatMul');
     out.push(
       { opType: 'DynamicQuantizeLinear', name: `${base}.quantize`, input: [x], output: [xq, xs, xz], attribute: [] },
-      { opType: 'MatMulInteger', name: `${base}.int8`, input: [xq, w.q, xz], output: [acc], attribute: [] },
-      { opType: 'Mul', name: `${base}.scale`, input: [xs, w.scales], output: [scale], attribute: [] },
+      { opType: 'MatMulInteger', name: `${base}.int8`, input: [xq, stored.q, xz], output: [acc], attribute: [] },
+      { opType: 'Mul', name: `${base}.scale`, input: [xs, stored.scales], output: [scale], attribute: [] },
       { opType: 'Cast', name: `${base}.float`, input: [acc], output: [accFloat], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: FLOAT }] },
       { opType: 'Mul', name: base, input: [accFloat, scale], output: node.output!, attribute: [] },
     );
