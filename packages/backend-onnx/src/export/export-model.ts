@@ -25,7 +25,9 @@ export interface ExportOptions {
    * quantize the activations entering them per run (dynamic quantization, standard ONNX
    * operators). Weights take a quarter of the space; on CPUs with integer dot products ONNX
    * Runtime's products run ~3× as fast (whole evaluation 1.3–2.3× at the bench's reference size).
-   * Logits move within int8 rounding (1–2 % relative): measure the loss before shipping. Embeddings, biases and LayerNorm stay float32. Default: float32 throughout.
+   * Logits move within int8 rounding (1–2 % relative): measure the loss before shipping.
+   * Embeddings, the relative-position table, biases and LayerNorm stay float32. Default: float32
+   * throughout.
    */
   readonly quantize?: Quantization;
 }

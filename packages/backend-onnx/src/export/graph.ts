@@ -1,5 +1,6 @@
 import onnxProto from 'onnx-proto';
 import { type QuantizeReport, quantizeWeightProducts } from './quantize.js';
+import { rawData } from './raw-data.js';
 
 const { onnx } = onnxProto;
 const latin1 = new TextDecoder('latin1');
@@ -49,10 +50,6 @@ function valueInfo(spec: ValueSpec): onnxProto.onnx.IValueInfoProto {
   };
 }
 
-function bytesOf(values: Float32Array | Int32Array | BigInt64Array): Uint8Array {
-  // ONNX raw_data is little-endian, as are typed arrays on every platform Node and browsers run on.
-  return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
-}
 
 /**
  * Records an ONNX graph: nodes in execution order, initializers (weights and constants, shared
@@ -105,13 +102,13 @@ export class GraphBuilder {
 
   /** Adds a named initializer (a weight). */
   initializer(name: string, dtype: DType, dims: readonly number[], values: Float32Array | Int32Array | BigInt64Array): string {
-    this.initializers.push({ name, dataType: DATA_TYPE[dtype], dims: [...dims], rawData: bytesOf(values) });
+    this.initializers.push({ name, dataType: DATA_TYPE[dtype], dims: [...dims], rawData: rawData(values) });
     return name;
   }
 
   /** A constant, stored once however often the model code creates it (masks, tables, shapes). */
   constant(dtype: DType, dims: readonly number[], values: Float32Array | Int32Array | BigInt64Array): string {
-    const raw = bytesOf(values);
+    const raw = rawData(values);
     // latin1 decoding maps bytes to characters one to one: an exact key without Node's Buffer.
     const key = `${dtype}|${dims.join(',')}|${latin1.decode(raw)}`;
     const known = this.constants.get(key);

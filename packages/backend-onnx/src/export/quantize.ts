@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { rawData } from './raw-data.js';
 import { ExportError } from './symbolic-ops.js';
 
 const { onnx } = onnxProto;
@@ -44,10 +45,6 @@ function floats(t: Initializer, size: number): Float32Array | null {
   if (bytes && bytes.length === 4 * size) return new Float32Array(new Uint8Array(bytes).buffer);
   if (t.floatData && t.floatData.length === size) return Float32Array.from(t.floatData);
   return null;
-}
-
-function raw(values: Int8Array | Float32Array): Uint8Array {
-  return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
 }
 
 /**
@@ -104,8 +101,8 @@ export function quantizeWeightProducts(
       const [k, n] = dims as [number, number];
       const { q, scales } = quantizeColumns(values, k, n);
       stored = { q: unique(`${wName}.int8`), scales: unique(`${wName}.scale`) };
-      initializers.push({ name: stored.q, dataType: onnx.TensorProto.DataType.INT8, dims: [k, n], rawData: raw(q) });
-      initializers.push({ name: stored.scales, dataType: FLOAT, dims: [n], rawData: raw(scales) });
+      initializers.push({ name: stored.q, dataType: onnx.TensorProto.DataType.INT8, dims: [k, n], rawData: rawData(q) });
+      initializers.push({ name: stored.scales, dataType: FLOAT, dims: [n], rawData: rawData(scales) });
       quantized.set(wName, stored);
     }
     const x = node.input![0]!;
