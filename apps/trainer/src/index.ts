@@ -7,6 +7,7 @@ export { resolveRunConfig, runConfigSchema, applySet, type RunConfig, type RunCo
 export { preset, PRESET_NAMES, KIND_FIELDS } from './presets.js';
 export { openSession, type Session } from './session.js';
 export { UsageError, isUserError } from './errors.js';
+export { parseQuantization } from './onnx.js';
 export * from './bench.js';
 export { benchOptionsFrom, emitBenchReport, parsePositions } from './bench-cli.js';
 export { addBenchOptions, type BenchCommandOptions, wholeNumber } from './bench-options.js';

@@ -22,8 +22,8 @@ export interface ExportCommandOptions {
   quantize?: string;
 }
 
-/** The `--quantize` value as `exportModel` takes it, refused in one line if unknown. */
-function quantization(value: string | undefined): Quantization | undefined {
+/** A `--quantize` value as `exportModel` takes it (undefined: float32), refused in one line if unknown. */
+export function parseQuantization(value: string | undefined): Quantization | undefined {
   if (value === undefined) return undefined;
   if (value !== 'int8') throw new UsageError(`--quantize ${value}: expected int8 (float32 is the default, without --quantize)`);
   return value;
@@ -31,7 +31,7 @@ function quantization(value: string | undefined): Quantization | undefined {
 
 /** Exports a checkpoint's model in memory (for `--runtime onnx` and `staircase export`). */
 async function exportCheckpoint(options: ExportCommandOptions): Promise<{ exported: ExportedModel; config: RunConfig }> {
-  const quantize = quantization(options.quantize);
+  const quantize = parseQuantization(options.quantize);
   const { checkpoint, config } = await findCheckpoint(options);
   const model = createModel({ ...checkpoint.config });
   const params: HostParams = Object.fromEntries(Object.entries(checkpoint.params).map(([name, t]) => [name, t.data]));

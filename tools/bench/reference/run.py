@@ -161,21 +161,26 @@ def crosscheck(args) -> dict:
     return result
 
 
-def blas_library() -> str:
-    """Which BLAS torch really calls: Debian's torch goes through the `libblas.so.3` alternative,
-    which is OpenBLAS only when libopenblas0-pthread is installed (else the ~30× slower reference)."""
+def mapped_libraries(word: str) -> list:
+    """Real paths of the shared libraries mapped into this process whose file name contains `word`."""
     paths = set()
     try:
         with open("/proc/self/maps") as f:
             for line in f:
-                path = line.split()[-1] if len(line.split()) >= 6 else ""
-                if "blas" in os.path.basename(path).lower():
-                    paths.add(os.path.realpath(path))
+                fields = line.split()
+                if len(fields) >= 6 and word in os.path.basename(fields[-1]).lower():
+                    paths.add(os.path.realpath(fields[-1]))
     except OSError:
         pass
-    if not paths:
+    return sorted(paths)
+
+
+def blas_library() -> str:
+    """Which BLAS torch really calls: Debian's torch goes through the `libblas.so.3` alternative,
+    which is OpenBLAS only when libopenblas0-pthread is installed (else the ~30× slower reference)."""
+    names = mapped_libraries("blas")
+    if not names:
         return "unknown"
-    names = sorted(paths)
     kind = "openblas" if any("openblas" in p for p in names) else "reference" if any("/blas/" in p for p in names) else "other"
     return f"{kind} ({', '.join(names)})"
 
@@ -186,14 +191,9 @@ def openblas():
     library exports openblas_get/set_num_threads."""
     import ctypes
 
-    try:
-        with open("/proc/self/maps") as f:
-            paths = sorted({line.split()[-1] for line in f if len(line.split()) >= 6 and "openblas" in os.path.basename(line.split()[-1]).lower()})
-    except OSError:
-        return None
-    for path in paths:
+    for path in mapped_libraries("openblas"):
         try:
-            lib = ctypes.CDLL(os.path.realpath(path))
+            lib = ctypes.CDLL(path)
             lib.openblas_get_num_threads, lib.openblas_set_num_threads  # noqa: B018 (both must exist)
             return lib
         except (OSError, AttributeError):
@@ -247,11 +247,16 @@ class Session:
         self.opt.step()
         self.losses.append(loss.item())
 
-    def eval_step(self):
+    def scored(self, params, state):
+        """One evaluation batch with `params` (no gradients, loss read back) after `state`; the next state."""
         tokens, targets = self.batch()
         with torch.no_grad():
-            logits, self.eval_state = models.forward(self.params, self.cfg, tokens, self.eval_state)
+            logits, state = models.forward(params, self.cfg, tokens, state)
             models.cross_entropy(logits, targets).item()
+        return state
+
+    def eval_step(self):
+        self.eval_state = self.scored(self.params, self.eval_state)
 
     def int8_eval(self, warmup: int, steps: int) -> dict:
         """Evaluation with int8 weight products (`models.int8_weights`), at its own best threads:
@@ -273,10 +278,7 @@ class Session:
 
         def step():
             nonlocal state
-            tokens, targets = self.batch()
-            with torch.no_grad():
-                logits, state = models.forward(qparams, self.cfg, tokens, state)
-                models.cross_entropy(logits, targets).item()
+            state = self.scored(qparams, state)
 
         try:
             torch.set_num_threads(cores)

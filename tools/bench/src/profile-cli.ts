@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { benchOptionsFrom, isUserError, UsageError, wholeNumber } from '@staircase/trainer';
+import { benchOptionsFrom, isUserError, parseQuantization, wholeNumber } from '@staircase/trainer';
 import { Command } from 'commander';
 import { profileMarkdown, profileOnnxEval } from './profile.js';
 
@@ -16,13 +16,13 @@ export function program(): Command {
     .action(async (o) => {
       // Size and models checked and parsed as every bench command line does.
       const { size, kinds } = benchOptionsFrom({ size: o.size, kinds: o.kinds });
-      if (o.quantize !== undefined && o.quantize !== 'int8') throw new UsageError(`--quantize ${o.quantize}: expected int8 (float32 is the default)`);
+      const quantize = parseQuantization(o.quantize);
       const profiles = await profileOnnxEval({
         size,
         ...(kinds ? { kinds } : {}),
         runs: o.runs,
         warmup: o.warmup,
-        ...(o.quantize ? { quantize: 'int8' as const } : {}),
+        ...(quantize ? { quantize } : {}),
         onProgress: (line) => process.stderr.write(`${line}\n`),
       });
       process.stdout.write(o.json ? `${JSON.stringify(profiles, null, 2)}\n` : profileMarkdown(profiles));
