@@ -30,6 +30,7 @@ export function benchOptionsFrom(o: BenchCommandOptions): BenchOptions {
   const positions = parsePositions(o.positions);
   const kinds = list(o.kinds);
   const backends = list(o.backends);
+  const onnxDevices = list(o.onnxDevices);
   return {
     size: size as BenchSize,
     ...(kinds ? { kinds } : {}),
@@ -39,6 +40,7 @@ export function benchOptionsFrom(o: BenchCommandOptions): BenchOptions {
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
     ...(positions ? { positions } : {}),
     ...(o.streamTokens !== undefined ? { streamTokens: o.streamTokens } : {}),
+    ...(onnxDevices ? { onnxDevices } : {}),
     onProgress: (line) => process.stderr.write(`bench: ${line}\n`),
   };
 }

@@ -28,7 +28,26 @@ export interface OnnxBenchRequest {
   readonly streamTokens: number;
   /** Tokens per call while the stream is brought to a position. */
   readonly historySegment: number;
+  /** Where to measure, in order (default {@link DEFAULT_ONNX_BENCH_DEVICES}). */
+  readonly devices?: readonly OnnxBenchDevice[];
 }
+
+/**
+ * A device the ONNX part measures on, as `OnnxModel.load` takes it: `cpu` (onnxruntime-node in
+ * Node), `wasm` and `webgpu` (onnxruntime-web), or `auto`, what a user gets by default: WebGPU on a
+ * hardware adapter, else `cpu`. A device reached twice (`auto` on a machine without a GPU) is
+ * measured once.
+ */
+export type OnnxBenchDevice = 'cpu' | 'wasm' | 'webgpu' | 'auto';
+
+/** Every {@link OnnxBenchDevice}, for option parsing. */
+export const ONNX_BENCH_DEVICES: readonly OnnxBenchDevice[] = ['cpu', 'wasm', 'webgpu', 'auto'];
+
+/**
+ * `cpu` (the issue's figure: onnxruntime-node against PyTorch) and `auto`, so that the same command
+ * also measures ONNX Runtime's WebGPU inference on a machine with a GPU.
+ */
+export const DEFAULT_ONNX_BENCH_DEVICES: readonly OnnxBenchDevice[] = ['cpu', 'auto'];
 
 /** One model measured on ONNX Runtime. */
 export interface OnnxBenchResult {
@@ -124,10 +143,12 @@ export async function openOnnxEval(
 }
 
 /**
- * Measures the request's models on ONNX Runtime (onnxruntime-node, CPU): each is exported from
- * seeded weights, then scored batch × length at a time through the segment graph (evaluation)
- * and fed one token at a time through the step graph at each position (streaming latency); then
- * exported again with int8 weight products and scored the same way.
+ * Measures the request's models on ONNX Runtime, on each of `request.devices` (default `cpu` and
+ * `auto`; see {@link OnnxBenchDevice}): each model is exported once from seeded weights, then on
+ * every device scored batch × length at a time through the segment graph (evaluation) and fed one
+ * token at a time through the step graph at each position (streaming latency). On `cpu` it is also
+ * exported with int8 weight products and scored the same way (WebGPU has no integer products).
+ * A device that cannot be opened gives each model a result with its one-line `error`.
  */
 export const measureOnnxRuntime: MeasureOnnx = async (request) => {
   const results: OnnxBenchResult[] = [];
@@ -138,47 +159,68 @@ export const measureOnnxRuntime: MeasureOnnx = async (request) => {
       segmentTokens: request.length,
       maxPositions: Math.max(request.length, ...request.positions) + request.streamTokens + request.length,
     };
-    const onnx = await OnnxModel.load(exportModel(model, params, options), { device: 'cpu' });
-    let measured: Omit<OnnxBenchResult, 'model' | 'runtime' | 'executionProvider'>;
-    try {
-      const V = model.config.vocabSize;
-      const timeEval = evalTimer(onnx, V, request.batch, request.length);
-      const evalTokensPerS = await evalSpeed(timeEval, request);
-      // One stream per position, brought there through the step graph's state, then single
-      // tokens timed on every stream in turn (see interleavedMedians).
-      const streams = [];
-      for (const position of request.positions) {
-        const step = onnx.stream(1, 'step');
-        const history = Int32Array.from({ length: position }, (_, i) => (i * 31) % V);
-        for (let at = 0; at < position; at += request.historySegment) {
-          const n = Math.min(request.historySegment, position - at);
-          await step.append(history.subarray(at, at + n), n);
-        }
-        streams.push(step);
-      }
-      let next = 0;
-      const medians = await interleavedMedians(
-        request.streamTokens,
-        streams.map((step) => () => step.append([next++ % V], 1)),
-      );
-      const streamMsPerToken: Record<string, number> = {};
-      for (const [k, position] of request.positions.entries()) streamMsPerToken[String(position)] = medians[k]!;
-      measured = { evalTokensPerS, streamMsPerToken };
-      // A failure here keeps the float32 figures.
+    const exported = exportModel(model, params, options);
+    const measuredOn = new Set<string>();
+    for (const device of request.devices ?? DEFAULT_ONNX_BENCH_DEVICES) {
+      let onnx: OnnxModel;
       try {
-        measured = { ...measured, ...(await measureInt8(onnx, exportModel(model, params, { ...options, quantize: 'int8' }), V, request)) };
+        onnx = await OnnxModel.load(exported, { device });
       } catch (e) {
-        measured = { ...measured, int8Error: firstLine(e) };
+        results.push({ model: id, runtime: device === 'cpu' ? 'onnxruntime-node' : 'onnxruntime-web', executionProvider: device, error: firstLine(e) });
+        continue;
       }
-    } catch (e) {
-      measured = { error: firstLine(e) };
-    } finally {
-      await onnx.release();
+      // `auto` resolves to a device named beside it (cpu on a machine without a hardware adapter).
+      if (measuredOn.has(onnx.device)) {
+        await onnx.release();
+        continue;
+      }
+      measuredOn.add(onnx.device);
+      let measured: Omit<OnnxBenchResult, 'model' | 'runtime' | 'executionProvider'>;
+      try {
+        measured = await measureOn(onnx, model.config.vocabSize, request);
+        // A failure here keeps the float32 figures.
+        if (onnx.device === 'cpu') {
+          try {
+            measured = { ...measured, ...(await measureInt8(onnx, exportModel(model, params, { ...options, quantize: 'int8' }), model.config.vocabSize, request)) };
+          } catch (e) {
+            measured = { ...measured, int8Error: firstLine(e) };
+          }
+        }
+      } catch (e) {
+        measured = { error: firstLine(e) };
+      } finally {
+        await onnx.release();
+      }
+      results.push({ model: id, runtime: onnx.runtime, executionProvider: onnx.device, ...measured });
     }
-    results.push({ model: id, runtime: onnx.runtime, executionProvider: onnx.device, ...measured });
   }
   return results;
 };
+
+/** Evaluation tokens/s and streaming latency of one loaded model (see {@link measureOnnxRuntime}). */
+async function measureOn(onnx: OnnxModel, vocab: number, request: OnnxBenchRequest): Promise<Pick<OnnxBenchResult, 'evalTokensPerS' | 'streamMsPerToken'>> {
+  const evalTokensPerS = await evalSpeed(evalTimer(onnx, vocab, request.batch, request.length), request);
+  // One stream per position, brought there through the step graph's state, then single
+  // tokens timed on every stream in turn (see interleavedMedians).
+  const streams = [];
+  for (const position of request.positions) {
+    const step = onnx.stream(1, 'step');
+    const history = Int32Array.from({ length: position }, (_, i) => (i * 31) % vocab);
+    for (let at = 0; at < position; at += request.historySegment) {
+      const n = Math.min(request.historySegment, position - at);
+      await step.append(history.subarray(at, at + n), n);
+    }
+    streams.push(step);
+  }
+  let next = 0;
+  const medians = await interleavedMedians(
+    request.streamTokens,
+    streams.map((step) => () => step.append([next++ % vocab], 1)),
+  );
+  const streamMsPerToken: Record<string, number> = {};
+  for (const [k, position] of request.positions.entries()) streamMsPerToken[String(position)] = medians[k]!;
+  return { evalTokensPerS, streamMsPerToken };
+}
 
 function firstLine(e: unknown): string {
   return String((e as Error).message ?? e).split('\n')[0]!;

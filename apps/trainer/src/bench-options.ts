@@ -16,6 +16,7 @@ export interface BenchCommandOptions {
   workers?: number;
   positions?: string;
   streamTokens?: number;
+  onnxDevices?: string;
   out?: string;
   markdown?: string;
   json?: boolean;
@@ -43,6 +44,7 @@ export function addBenchOptions(command: Command, defaultSize: BenchSize = 'tiny
     .option('--workers <n>', 'also measure data-parallel training with N replicas on wasm/cpu (needs pnpm build)', wholeNumber)
     .option('--positions <list>', 'streaming positions, e.g. 256,4096,16384 (empty string: none)')
     .option('--stream-tokens <n>', 'timed single-token calls per position', wholeNumber)
+    .option('--onnx-devices <list>', 'where ONNX Runtime is measured: comma list of cpu, wasm, webgpu, auto (default cpu,auto: WebGPU too on a GPU; empty string: none)')
     .option('--out <file>', 'write the JSON report to FILE')
     .option('--markdown <file>', 'write the markdown table to FILE')
     .option('--json', 'print the JSON report instead of the table');

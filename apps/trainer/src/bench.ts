@@ -15,11 +15,12 @@ import {
   type Tf,
   type Trainer,
 } from '@staircase/backend-tfjs';
-import { type MeasureOnnx, type OnnxReport, resolveOnnx } from './bench-onnx.js';
+import { DEFAULT_ONNX_BENCH_DEVICES, type MeasureOnnx, ONNX_BENCH_DEVICES, type OnnxBenchDevice, type OnnxReport, resolveOnnx } from './bench-onnx.js';
 import { UsageError } from './errors.js';
 import { kindModuleUrls } from './module-entry.js';
 
-export type { MeasureOnnx, OnnxBenchRequest, OnnxBenchResult, OnnxReport } from './bench-onnx.js';
+export type { MeasureOnnx, OnnxBenchDevice, OnnxBenchRequest, OnnxBenchResult, OnnxReport } from './bench-onnx.js';
+export { DEFAULT_ONNX_BENCH_DEVICES, ONNX_BENCH_DEVICES } from './bench-onnx.js';
 
 /** Named sizes of the benchmark. */
 export const BENCH_SIZES = ['tiny', 'reference'] as const;
@@ -136,6 +137,11 @@ export interface BenchOptions {
    * from `@staircase/backend-onnx` when that package is installed.
    */
   measureOnnx?: MeasureOnnx | false;
+  /**
+   * Where ONNX Runtime is measured, in order (default `cpu`, `auto`: the issue's CPU figure, plus
+   * WebGPU where a hardware adapter makes it what `auto` picks). Empty: no ONNX measurement.
+   */
+  onnxDevices?: readonly string[];
   /** Progress lines (default: none). */
   onProgress?: (line: string) => void;
 }
@@ -151,6 +157,11 @@ export interface BenchMachine {
   date: string;
   /** 1-minute load average when the bench started and when it ended (other work on the machine skews every figure). */
   loadAverage: { start: number; end: number };
+  /**
+   * The WebGPU adapter (vendor, architecture, device, description), where WebGPU was measured
+   * (TensorFlow.js `webgpu` or ONNX Runtime's WebGPU EP): the GPU the figures belong to.
+   */
+  webgpuAdapter?: string;
 }
 
 /** One model on one backend. Figures are absent where that part failed (see `error`). */
@@ -213,6 +224,8 @@ export interface BenchReport {
     positions: number[];
     streamTokens: number;
     historySegment: number;
+    /** Where ONNX Runtime was asked to measure (see {@link BenchOptions.onnxDevices}). */
+    onnxDevices: OnnxBenchDevice[];
   };
   machine: BenchMachine;
   backends: { measured: BackendName[]; skipped: { name: string; why: string }[] };
@@ -279,8 +292,9 @@ function randomBatches(seed: number, batch: number, length: number, vocab: numbe
   };
 }
 
-function machine(tf: Tf | undefined, loadAtStart: number, date: Date): BenchMachine {
+async function machine(tf: Tf | undefined, loadAtStart: number, date: Date, usedWebGpu: boolean): Promise<BenchMachine> {
   const list = cpus();
+  const adapter = usedWebGpu ? await webgpuAdapter() : undefined;
   return {
     cpu: list[0]?.model.trim() ?? 'unknown',
     cores: list.length,
@@ -290,7 +304,21 @@ function machine(tf: Tf | undefined, loadAtStart: number, date: Date): BenchMach
     tfjs: tf?.version_core ?? 'unknown',
     date: date.toISOString(),
     loadAverage: { start: round(loadAtStart, 2), end: round(loadavg()[0]!, 2) },
+    ...(adapter ? { webgpuAdapter: adapter } : {}),
   };
+}
+
+/** What the WebGPU adapter says it is; `navigator.gpu` exists once a WebGPU backend or session ran. */
+async function webgpuAdapter(): Promise<string | undefined> {
+  type Info = { vendor?: string; architecture?: string; device?: string; description?: string };
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<{ info?: Info } | null> } } }).navigator?.gpu;
+  try {
+    const info = (await gpu?.requestAdapter())?.info;
+    const described = info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') : '';
+    return described || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function oneLine(e: unknown): string {
@@ -314,9 +342,24 @@ export function resolveBenchSettings(options: BenchOptions = {}): { size: BenchS
   const positions = [...(options.positions ?? spec.positions)].sort((a, b) => a - b);
   if (steps < 1) throw new UsageError('--steps: expected at least 1');
   for (const p of positions) if (!Number.isInteger(p) || p < 1) throw new UsageError(`--positions: expected whole numbers ≥ 1, got ${p}`);
+  const onnxDevices = [...(options.onnxDevices ?? DEFAULT_ONNX_BENCH_DEVICES)];
+  for (const d of onnxDevices) {
+    if (!(ONNX_BENCH_DEVICES as readonly string[]).includes(d)) throw new UsageError(`--onnx-devices: unknown device "${d}"; use ${ONNX_BENCH_DEVICES.join(', ')}`);
+  }
   return {
     size,
-    settings: { batch: spec.batch, length: spec.length, vocabSize: spec.vocabSize, steps, warmup, workers, positions, streamTokens, historySegment: spec.historySegment },
+    settings: {
+      batch: spec.batch,
+      length: spec.length,
+      vocabSize: spec.vocabSize,
+      steps,
+      warmup,
+      workers,
+      positions,
+      streamTokens,
+      historySegment: spec.historySegment,
+      onnxDevices: onnxDevices as OnnxBenchDevice[],
+    },
   };
 }
 
@@ -353,7 +396,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   }
   backends.measured = backends.measured.filter((b) => !backends.skipped.some((s) => s.name === b));
 
-  const onnx = await resolveOnnx(options.measureOnnx, {
+  const onnx = await resolveOnnx(settings.onnxDevices.length === 0 ? false : options.measureOnnx, {
     size,
     models: models.map((id) => ({ id, config: benchModelConfig(size, id) })),
     batch: spec.batch,
@@ -363,13 +406,19 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     positions,
     streamTokens,
     historySegment: spec.historySegment,
+    devices: settings.onnxDevices,
   });
 
   return {
     schema: 'staircase-bench/1',
     size,
     settings,
-    machine: machine(lastTf, loadAtStart, started),
+    machine: await machine(
+      lastTf,
+      loadAtStart,
+      started,
+      backends.measured.includes('webgpu') || onnx.results.some((r) => r.executionProvider === 'webgpu' && !r.error),
+    ),
     backends,
     models: models.map((id) => ({ id, config: benchModelConfig(size, id) })),
     results,
@@ -660,7 +709,8 @@ export function benchMarkdown(report: BenchReport): string {
   );
   lines.push(
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, TensorFlow.js ${m.tfjs}, ${m.date}; ` +
-      `load average ${m.loadAverage.start} at the start, ${m.loadAverage.end} at the end.`,
+      `load average ${m.loadAverage.start} at the start, ${m.loadAverage.end} at the end` +
+      (m.webgpuAdapter ? `; WebGPU adapter: ${m.webgpuAdapter}.` : '.'),
   );
   // Only the load at the start says something about other work: by the end the 1-minute average
   // also counts this bench's own threads (data-parallel workers, ONNX Runtime's and PyTorch's pools).

@@ -128,8 +128,11 @@ export function program(): Command {
         return;
       }
       const m = info.model as { kind: string; parameters: number; layerApplicationsPerToken: number };
+      const devices = (info.onnxDevices as { device: string; available: boolean; reason?: string }[])
+        .map((d) => `  ${d.device}: ${d.available ? '' : 'unavailable: '}${d.reason ?? ''}`)
+        .join('\n');
       process.stdout.write(
-        `${(info.backend as { report: string }).report}\nmodel kinds: ${(info.kinds as string[]).join(', ')}\n` +
+        `${(info.backend as { report: string }).report}\nonnx runtime devices:\n${devices}\nmodel kinds: ${(info.kinds as string[]).join(', ')}\n` +
           `${m.kind}: ${m.parameters.toLocaleString('en')} parameters, ${m.layerApplicationsPerToken} layer applications per token\n`,
       );
     });

@@ -3,7 +3,7 @@ import '@staircase/ladder';
 import '@staircase/staircase';
 import { formatBackendReport, selectBackend } from '@staircase/backend-tfjs';
 import type { Dataset, Tokenizer, TokenizerJSON } from '@staircase/data';
-import { generate as generateOnnx } from '@staircase/backend-onnx';
+import { describeDevices, generate as generateOnnx } from '@staircase/backend-onnx';
 import { evaluateSplitOnnx, onnxTokenizer, openOnnx, openRunData } from './onnx.js';
 import type { RunConfig } from './run-config.js';
 import { type EvalMetrics, evaluateSplit, headline } from './evaluate.js';
@@ -216,6 +216,8 @@ export async function infoCommand(sources: RunConfigSources & { vocabSize?: numb
   return {
     versions: { node: process.version, tfjs: backend.tf.version_core },
     backend: { chosen: backend.name, reason: backend.reason, skipped: backend.skipped, report: formatBackendReport(backend) },
+    // Where exported models run (eval/sample --runtime onnx, bench): each ONNX Runtime device and what auto picks.
+    onnxDevices: await describeDevices(),
     kinds: listModelKinds(),
     model: { kind: model.kind, vocabSize, ...model.cost(), config: model.config },
     presets,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { describeDevices } from '@staircase/backend-onnx';
 import { createModel } from '@staircase/core';
 import {
   type OnnxBenchRequest,
@@ -11,6 +12,8 @@ import {
 } from '../src/bench.js';
 import { parsePositions } from '../src/bench-cli.js';
 import { isUserError } from '../src/errors.js';
+
+const webgpu = (await describeDevices()).find((x) => x.device === 'webgpu');
 
 // Structure only: no timing is asserted anywhere.
 describe('staircase bench', () => {
@@ -94,6 +97,11 @@ describe('staircase bench', () => {
     expect(report.results[0]!.note).toMatch(/grows with the history/);
     expect(report.results[0]!.stream).toBeUndefined();
     expect(report.onnx.status, report.onnx.reason).toBe('measured');
+    // Default devices: cpu, and auto (WebGPU on a hardware adapter; here it resolves to cpu again
+    // and is not measured twice).
+    expect(report.settings.onnxDevices).toEqual(['cpu', 'auto']);
+    const providers = report.onnx.results.map((r) => r.executionProvider);
+    expect(new Set(providers).size).toBe(providers.length);
     expect(report.onnx.results[0]!.executionProvider).toBe('cpu');
     expect(report.onnx.results[0]!.evalTokensPerS).toBeGreaterThan(0);
     // …and again with int8 weight products, whose logits stay near float32's.
@@ -101,5 +109,52 @@ describe('staircase bench', () => {
     expect(report.onnx.results[0]!.int8LogitsRelError).toBeGreaterThan(0);
     expect(report.onnx.results[0]!.int8LogitsRelError).toBeLessThan(0.1);
     expect(benchMarkdown(report)).toMatch(/int8 weights [\d,]+ tok\/s \(logits ±[\d.e-]+\)/);
+  });
+
+  it('measures ONNX Runtime on the devices named, int8 on cpu only, and names the WebGPU adapter', async () => {
+    const report = await runBench({
+      size: 'tiny',
+      backends: ['cpu'],
+      kinds: ['transformer-xl'],
+      steps: 1,
+      warmup: 0,
+      positions: [8, 24],
+      streamTokens: 2,
+      onnxDevices: ['wasm', 'webgpu'],
+    });
+    expect(report.settings.onnxDevices).toEqual(['wasm', 'webgpu']);
+    const [wasm, gpu] = report.onnx.results;
+    expect(report.onnx.results).toHaveLength(2);
+    expect(wasm).toMatchObject({ model: 'transformer-xl', runtime: 'onnxruntime-web', executionProvider: 'wasm' });
+    expect(wasm!.error).toBeUndefined();
+    expect(wasm!.evalTokensPerS).toBeGreaterThan(0);
+    expect(Object.keys(wasm!.streamMsPerToken!)).toEqual(['8', '24']);
+    expect(wasm!.evalInt8TokensPerS).toBeUndefined();
+    expect(gpu).toMatchObject({ model: 'transformer-xl', runtime: 'onnxruntime-web', executionProvider: 'webgpu' });
+    if (webgpu?.available) {
+      expect(gpu!.error).toBeUndefined();
+      expect(gpu!.evalTokensPerS).toBeGreaterThan(0);
+      expect(gpu!.int8Error).toBeUndefined();
+      expect(report.machine.webgpuAdapter).toMatch(/\S/);
+      expect(benchMarkdown(report)).toMatch(/WebGPU adapter: /);
+    } else {
+      // No adapter here: the device fails in one line, the rest of the report stands.
+      expect(gpu!.error).toMatch(/^[^\n]+$/);
+      expect(report.results[0]!.train!.tokensPerS).toBeGreaterThan(0);
+    }
+    expect(benchMarkdown(report)).toMatch(/transformer-xl \(onnxruntime-web, wasm\): eval [\d,]+ tok\/s, stream @8/);
+  });
+
+  it('measures no ONNX for an empty device list, and refuses an unknown device in one line', async () => {
+    const report = await runBench({ size: 'tiny', backends: ['cpu'], kinds: ['transformer-xl'], steps: 1, warmup: 0, positions: [], onnxDevices: [] });
+    expect(report.onnx).toEqual({ status: 'skipped', reason: 'not requested', results: [] });
+    let error: unknown;
+    try {
+      await runBench({ size: 'tiny', backends: ['cpu'], kinds: ['transformer-xl'], onnxDevices: ['cpu', 'gpu'] });
+    } catch (e) {
+      error = e;
+    }
+    expect(isUserError(error)).toBe(true);
+    expect((error as Error).message).toBe('--onnx-devices: unknown device "gpu"; use cpu, wasm, webgpu, auto');
   });
 });

@@ -44,6 +44,20 @@ describe('train → eval → sample', () => {
   });
 });
 
+describe('info', () => {
+  it('reports the TF.js backend, every ONNX Runtime device and what auto picks, and the model cost', async () => {
+    const text = await cli(['info', '--model', 'staircase', '--backend', 'cpu']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^backend: cpu \(requested backend "cpu"\)/);
+    expect(text.stdout).toMatch(/\nonnx runtime devices:\n {2}webgpu: .+\n {2}wasm: onnxruntime-web WASM EP\n {2}cpu: onnxruntime-node CPU EP\n {2}auto: picks (cpu|webgpu) here\n/);
+    expect(text.stdout).toMatch(/\nstaircase: [\d,]+ parameters, \d+ layer applications per token\n$/);
+    const json = await cli(['info', '--model', 'staircase', '--backend', 'cpu', '--json']);
+    const info = JSON.parse(json.stdout) as { onnxDevices: { device: string; available: boolean }[] };
+    expect(info.onnxDevices.map((d) => d.device)).toEqual(['webgpu', 'wasm', 'cpu', 'auto']);
+    expect(info.onnxDevices.find((d) => d.device === 'cpu')!.available).toBe(true);
+  });
+});
+
 describe('user mistakes: one clear line, non-zero exit, nothing overwritten', () => {
   const dir = tmp('errors');
   const run = join(dir, 'run');

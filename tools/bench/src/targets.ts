@@ -80,7 +80,9 @@ export function targets(staircase: BenchReport, pytorch: PytorchReport): TargetR
 
   const models = staircase.models.map((m) => m.id);
   if (staircase.onnx.status === 'measured') {
-    for (const o of staircase.onnx.results) {
+    // The figure is ONNX Runtime on the CPU (Node); WebGPU and WASM results are reported
+    // with the others, not held against a CPU peer.
+    for (const o of staircase.onnx.results.filter((r) => r.executionProvider === 'cpu')) {
       const p = peer.get(o.model);
       const value = p && o.evalTokensPerS ? o.evalTokensPerS / p.eval_tokens_per_s : null;
       rows.push(

@@ -175,18 +175,21 @@ describe('pnpm bench (tiny)', () => {
     expect(row.met).toBe('yes');
   });
 
-  it('gives the int8 ratio its own row, with the int8 failure as its note and the float32 row untouched', () => {
+  it('gives the int8 ratio its own row, with the int8 failure as its note and the float32 row untouched; CPU results only', () => {
     const fake = structuredClone(report.rounds[0]!);
     fake.staircase.onnx = {
       status: 'measured',
       results: [
         { model: 'transformer-xl', runtime: 'onnxruntime-node 0', executionProvider: 'cpu', evalTokensPerS: 300, evalInt8TokensPerS: 600, int8LogitsRelError: 0.01 },
         { model: 'ladder-r2', runtime: 'onnxruntime-node 0', executionProvider: 'cpu', evalTokensPerS: 300, int8Error: 'no integer products here' },
+        // A GPU's figure is reported, not held against the CPU peer.
+        { model: 'transformer-xl', runtime: 'onnxruntime-web 0', executionProvider: 'webgpu', evalTokensPerS: 9000 },
       ],
     };
     const measured = { torch: '0', blas: 'none', threads: 1, blas_threads: 2, train_tokens_per_s: 100, eval_tokens_per_s: 100, eval_int8_tokens_per_s: 200, eval_int8_threads: '2 + 1', stream_ms_per_token: {}, peak_rss_mb: 1 };
     const pytorch = { status: 'measured' as const, python: 'fake', results: ['transformer-xl', 'ladder-r2'].map((model) => ({ model, measured })) };
     const rows = targets(fake.staircase, pytorch).filter((t) => t.figure.includes('ONNX Runtime evaluation'));
+    expect(rows.map((t) => t.backend)).toEqual(Array(4).fill('onnxruntime-node 0 cpu'));
     const pick = (prefix: string, model: string) => rows.find((t) => t.figure.startsWith(prefix) && t.model === model)!;
     expect([pick('ONNX', 'transformer-xl').value, pick('int8', 'transformer-xl').value]).toEqual([3, 3]);
     expect(pick('int8', 'transformer-xl').note).toBe('PyTorch: 2 + 1 threads');
