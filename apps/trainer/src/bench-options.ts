@@ -38,7 +38,7 @@ export function addBenchOptions(command: Command, defaultSize: BenchSize = 'tiny
   return command
     .option('--size <name>', 'tiny | reference (d 256, 4 heads, FFN 1024, 2 layers, batch 8 x 128)', defaultSize)
     .option('--kinds <list>', 'comma list: transformer-xl, staircase (n 2 and 4), staircase-n2, staircase-n4, cached-staircase, ladder, global-staircase')
-    .option('--backends <list>', 'comma list of tfjs backends (default: what auto picks, wasm, and cpu at tiny)')
+    .option('--backends <list>', 'comma list of tfjs backends (default: what auto picks, wasm, and cpu at tiny; empty string: none)')
     .option('--steps <n>', 'measured steps', wholeNumber)
     .option('--warmup <n>', 'untimed warm-up steps', wholeNumber)
     .option('--workers <n>', 'also measure data-parallel training with N replicas on wasm/cpu (needs pnpm build)', wholeNumber)

@@ -116,7 +116,10 @@ export interface BenchOptions {
   size?: BenchSize;
   /** Model ids or kind names (`staircase` = n 2 and 4, `ladder` = R 2). Default {@link DEFAULT_BENCH_MODELS}. */
   kinds?: readonly string[];
-  /** TensorFlow.js backends. Default: the one `auto` picks (a real accelerator, else WASM), WASM, and CPU at `tiny`. */
+  /**
+   * TensorFlow.js backends. Default: the one `auto` picks (a real accelerator, else WASM), WASM, and
+   * CPU at `tiny`. Empty: none (only the ONNX part runs).
+   */
   backends?: readonly string[];
   /** Measured training and evaluation steps (default 5, tiny 3). */
   steps?: number;
@@ -262,7 +265,8 @@ export async function resolveBenchBackends(
   size: BenchSize,
   backends: readonly string[] | undefined,
 ): Promise<{ measured: BackendName[]; skipped: { name: string; why: string }[] }> {
-  if (backends && backends.length > 0) {
+  // An explicit empty list measures no TensorFlow.js backend (e.g. ONNX Runtime only).
+  if (backends) {
     for (const b of backends) {
       if (!(BACKEND_NAMES as readonly string[]).includes(b)) throw new UsageError(`--backends: unknown backend "${b}"; use ${BACKEND_NAMES.join(', ')}`);
     }
@@ -717,13 +721,17 @@ export function benchMarkdown(report: BenchReport): string {
   if (m.loadAverage.start > m.cores - 0.5) {
     lines.push('', `Warning: the load average at the start (${m.loadAverage.start}) was near or above the ${m.cores} cores: other work shared the CPU and the figures are skewed (multi-threaded ones most).`);
   }
-  lines.push('');
   const pos = st.positions.map((p) => `stream ms/token @${p}`);
   const par = st.workers > 1 ? [`train tok/s, ${st.workers} workers`] : [];
-  lines.push(
-    `| backend | model | params | train tok/s | ${[...par, 'eval tok/s', ...pos].join(' | ')} | stream ratio | peak RSS MiB (process) | RSS growth % | tensors Δ (steps / after dispose) |`,
-  );
-  lines.push(`|${'---|'.repeat(9 + par.length + pos.length)}`);
+  if (report.results.length > 0) {
+    lines.push(
+      '',
+      `| backend | model | params | train tok/s | ${[...par, 'eval tok/s', ...pos].join(' | ')} | stream ratio | peak RSS MiB (process) | RSS growth % | tensors Δ (steps / after dispose) |`,
+    );
+    lines.push(`|${'---|'.repeat(9 + par.length + pos.length)}`);
+  } else {
+    lines.push('', 'TensorFlow.js: no backend measured.');
+  }
   for (const r of report.results) {
     const cells = [
       r.backend,

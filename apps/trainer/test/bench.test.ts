@@ -145,9 +145,15 @@ describe('staircase bench', () => {
     expect(benchMarkdown(report)).toMatch(/transformer-xl \(onnxruntime-web, wasm\): eval [\d,]+ tok\/s, stream @8/);
   });
 
-  it('measures no ONNX for an empty device list, and refuses an unknown device in one line', async () => {
+  it('measures no ONNX for an empty device list, no TF.js for an empty backend list, and refuses an unknown device in one line', async () => {
     const report = await runBench({ size: 'tiny', backends: ['cpu'], kinds: ['transformer-xl'], steps: 1, warmup: 0, positions: [], onnxDevices: [] });
     expect(report.onnx).toEqual({ status: 'skipped', reason: 'not requested', results: [] });
+    expect(report.results.map((r) => r.backend)).toEqual(['cpu']);
+    const onnxOnly = await runBench({ size: 'tiny', backends: [], kinds: ['transformer-xl'], steps: 1, warmup: 0, positions: [], onnxDevices: ['cpu'] });
+    expect(onnxOnly.backends.measured).toEqual([]);
+    expect(onnxOnly.results).toEqual([]);
+    expect(onnxOnly.onnx.results.map((r) => [r.model, r.executionProvider])).toEqual([['transformer-xl', 'cpu']]);
+    expect(benchMarkdown(onnxOnly)).toMatch(/\n\nTensorFlow.js: no backend measured.\n\nonnx: transformer-xl \(onnxruntime-node, cpu\): eval/);
     let error: unknown;
     try {
       await runBench({ size: 'tiny', backends: ['cpu'], kinds: ['transformer-xl'], onnxDevices: ['cpu', 'gpu'] });

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The GPU check of issue 6, in one run on a machine with a GPU (e.g. the device tool's, where $OUT
 # is the folder that comes back): unpacks what tools/bench/gpu/pack.sh put in .gpu/ (Node, the
-# deployed bench, the Vulkan loader), names the GPU, then measures
-#   1. TensorFlow.js WebGPU training and evaluation and ONNX Runtime WebGPU inference (evaluation
-#      and streaming latency) for the bench's five models at the reference size, and
-#   2. `staircase bench` with its defaults, unchanged (it should pick WebGPU by itself), on one model.
-# Outputs in $OUT (or the first argument): gpu-info.txt, gpu-bench.{json,md}, default-bench.{json,md},
-# gpu-check.log. Stage time limits (seconds) fit the device tool's 10-minute call: STAGE1 (330),
-# STAGE2 (150). SIZE=tiny makes a quick rehearsal on any machine (e.g. on lavapipe).
+# deployed bench, the Vulkan loader), names the GPU, then runs `staircase bench` at the reference
+# size in three stages, each under its own time limit so that one slow stage cannot cost the others:
+#   1. ONNX Runtime WebGPU inference (evaluation, streaming latency), the five models   (STAGE1, 90 s)
+#   2. TensorFlow.js WebGPU training and evaluation, one model at a time (STAGE2_MODEL, 50 s each)
+#   3. `staircase bench` with its defaults, unchanged, on Transformer-XL: auto must find the GPU (STAGE3, 60 s)
+# Outputs in $OUT (or the first argument), seven files at most: gpu-check.log, onnx-webgpu.{json,md},
+# tfjs-webgpu.{json,md} (the models merged), default-bench.{json,md}. SIZE=tiny makes a quick
+# rehearsal on any Linux x64 machine (lavapipe here).
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 out=${OUT:-${1:-/tmp/staircase-gpu-out}}
@@ -16,11 +17,13 @@ mkdir -p "$out"
 exec > >(tee -a "$out/gpu-check.log") 2>&1
 [ -f .gpu/staircase-gpu.tar.xz ] || { echo "run.sh: .gpu/staircase-gpu.tar.xz is missing: run tools/bench/gpu/pack.sh here first (and carry .gpu)"; exit 1; }
 
-root=$(mktemp -d)/staircase-gpu
-tar -C "$(dirname "$root")" -xJf .gpu/staircase-gpu.tar.xz || exit 1
+work=$(mktemp -d)
+root=$work/staircase-gpu
+tar -C "$work" -xJf .gpu/staircase-gpu.tar.xz || exit 1
 node=$root/node
-staircase=$root/app/node_modules/@staircase/trainer/dist/cli.js
-echo "package from tree $(cat "$root/COMMIT"), Node $("$node" --version)"
+trainer=$root/app/node_modules/@staircase/trainer/dist
+staircase=$trainer/cli.js
+echo "package from tree $(cat "$root/COMMIT"), Node $("$node" --version), size $size"
 
 # Dawn opens libvulkan.so.1: use the packed loader where the system has none (no change to /).
 if ! ldconfig -p | grep -q 'libvulkan\.so\.1'; then
@@ -31,22 +34,42 @@ fi
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; fi
 
-{
-  date -u
-  command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
-  echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
-  "$node" "$staircase" info --model staircase
-} > "$out/gpu-info.txt" 2>&1
-cat "$out/gpu-info.txt"
+date -u
+command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
+"$node" "$staircase" info --model staircase
 
 status=0
-echo "== stage 1: WebGPU only (TensorFlow.js training and evaluation, ONNX Runtime inference), size $size"
-timeout "${STAGE1:-330}" "$node" "$staircase" bench --size "$size" --backends webgpu --onnx-devices webgpu --steps 20 --warmup 3 \
-  --out "$out/gpu-bench.json" --markdown "$out/gpu-bench.md" > /dev/null || status=$?
-[ -f "$out/gpu-bench.md" ] && cat "$out/gpu-bench.md"
-echo "== stage 2: staircase bench with its defaults (auto picks the backends and ONNX devices), one model"
-timeout "${STAGE2:-150}" "$node" "$staircase" bench --size "$size" --kinds transformer-xl --steps 5 \
-  --out "$out/default-bench.json" --markdown "$out/default-bench.md" > /dev/null || status=$((status ? status : $?))
+fail() { echo "run.sh: $1 ended with exit $2 (124: out of time)"; [ "$status" -ne 0 ] || status=$2; }
+bench=("$node" "$staircase" bench --size "$size")   # progress on stderr (the log); reports in files
+
+echo "== stage 1: ONNX Runtime WebGPU inference, every model"
+timeout "${STAGE1:-90}" "${bench[@]}" --backends '' --onnx-devices webgpu --steps 20 --warmup 3 \
+  --out "$out/onnx-webgpu.json" --markdown "$out/onnx-webgpu.md" > /dev/null || fail "stage 1" $?
+[ -f "$out/onnx-webgpu.md" ] && cat "$out/onnx-webgpu.md"
+
+echo "== stage 2: TensorFlow.js WebGPU training and evaluation, one model at a time"
+mkdir -p "$work/tfjs"
+for kind in transformer-xl staircase-n2 staircase-n4 cached-staircase ladder-r2; do
+  timeout "${STAGE2_MODEL:-50}" "${bench[@]}" --backends webgpu --onnx-devices '' --kinds "$kind" --steps 20 --warmup 3 \
+    --out "$work/tfjs/$kind.json" > /dev/null || fail "stage 2 ($kind)" $?
+done
+"$node" --input-type=module -e "
+  import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+  import { benchMarkdown, mergeBenchReports } from '$trainer/index.js';
+  const order = ['transformer-xl', 'staircase-n2', 'staircase-n4', 'cached-staircase', 'ladder-r2'];
+  const files = readdirSync('$work/tfjs').sort((a, b) => order.indexOf(a.replace('.json', '')) - order.indexOf(b.replace('.json', '')));
+  if (files.length === 0) process.exit(0);
+  const report = mergeBenchReports(files.map((f) => JSON.parse(readFileSync('$work/tfjs/' + f, 'utf8'))));
+  writeFileSync('$out/tfjs-webgpu.json', JSON.stringify(report, null, 2) + '\n');
+  writeFileSync('$out/tfjs-webgpu.md', benchMarkdown(report));
+" || fail "merging stage 2" $?
+[ -f "$out/tfjs-webgpu.md" ] && cat "$out/tfjs-webgpu.md"
+
+echo "== stage 3: staircase bench with its defaults (auto picks the backends and ONNX devices), Transformer-XL"
+timeout "${STAGE3:-60}" "${bench[@]}" --kinds transformer-xl --steps 5 \
+  --out "$out/default-bench.json" --markdown "$out/default-bench.md" > /dev/null || fail "stage 3" $?
 [ -f "$out/default-bench.md" ] && cat "$out/default-bench.md"
-echo "run.sh: exit $status (124: a stage ran out of time; its report is missing)"
+rm -rf "$work"
+echo "run.sh: exit $status"
 exit "$status"

@@ -27,9 +27,13 @@ describe('GPU check scripts', () => {
 
   it('run.sh starts the CLI the deployment holds', () => {
     const run = readFileSync(here('../gpu/run.sh'), 'utf8');
-    const cli = /staircase=\$root\/app\/(\S+)/.exec(run)![1]!;
-    expect(cli).toBe('node_modules/@staircase/trainer/dist/cli.js');
-    const pkg = JSON.parse(readFileSync(here('../../../apps/trainer/package.json'), 'utf8')) as { bin: Record<string, string> };
+    const dist = /trainer=\$root\/app\/(\S+)/.exec(run)![1]!;
+    expect(dist).toBe('node_modules/@staircase/trainer/dist');
+    expect(run).toMatch(/staircase=\$trainer\/cli\.js/);
+    // The merge of stage 2 imports these from the deployed trainer.
+    expect(run).toMatch(/import \{ benchMarkdown, mergeBenchReports \} from '\$trainer\/index\.js'/);
+    const pkg = JSON.parse(readFileSync(here('../../../apps/trainer/package.json'), 'utf8')) as { bin: Record<string, string>; exports: { '.': { import: { default: string } } } };
     expect(pkg.bin['staircase']).toBe('./dist/cli.js');
+    expect(pkg.exports['.'].import.default).toBe('./dist/index.js');
   });
 });
