@@ -15,6 +15,7 @@ import {
   type Tf,
   type Trainer,
 } from '@staircase/backend-tfjs';
+import { probeWebGpu } from '@staircase/backend-onnx';
 import { DEFAULT_ONNX_BENCH_DEVICES, type MeasureOnnx, ONNX_BENCH_DEVICES, type OnnxBenchDevice, type OnnxReport, resolveOnnx } from './bench-onnx.js';
 import { UsageError } from './errors.js';
 import { kindModuleUrls } from './module-entry.js';
@@ -298,7 +299,9 @@ function randomBatches(seed: number, batch: number, length: number, vocab: numbe
 
 async function machine(tf: Tf | undefined, loadAtStart: number, date: Date, usedWebGpu: boolean): Promise<BenchMachine> {
   const list = cpus();
-  const adapter = usedWebGpu ? await webgpuAdapter() : undefined;
+  // The adapter WebGPU ran on: navigator.gpu is already set up by then.
+  const probe = usedWebGpu ? await probeWebGpu() : undefined;
+  const adapter = probe && !probe.error ? probe.description : undefined;
   return {
     cpu: list[0]?.model.trim() ?? 'unknown',
     cores: list.length,
@@ -310,19 +313,6 @@ async function machine(tf: Tf | undefined, loadAtStart: number, date: Date, used
     loadAverage: { start: round(loadAtStart, 2), end: round(loadavg()[0]!, 2) },
     ...(adapter ? { webgpuAdapter: adapter } : {}),
   };
-}
-
-/** What the WebGPU adapter says it is; `navigator.gpu` exists once a WebGPU backend or session ran. */
-async function webgpuAdapter(): Promise<string | undefined> {
-  type Info = { vendor?: string; architecture?: string; device?: string; description?: string };
-  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<{ info?: Info } | null> } } }).navigator?.gpu;
-  try {
-    const info = (await gpu?.requestAdapter())?.info;
-    const described = info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') : '';
-    return described || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function oneLine(e: unknown): string {

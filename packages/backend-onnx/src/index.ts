@@ -21,8 +21,9 @@ export { readModelInfo, type ModelInfo } from './model-info.js';
 export { OnnxModel, OnnxStream, type OnnxModelFiles } from './onnx-model.js';
 export { generate } from './generate.js';
 export { score, logProbability, type SequenceScore } from './score.js';
-export { openSession, describeDevices, nodePlacement, summarizeProfile } from './runtime/index.js';
+export { openSession, describeDevices, nodePlacement, probeWebGpu, summarizeProfile } from './runtime/index.js';
 export type {
+  AdapterProbe,
   OnnxDevice,
   ResolvedDevice,
   OnnxRuntimeName,

@@ -4,7 +4,7 @@
  * runtime layer first looks for WebGPU, and vitest isolates test files.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeDevices, openSession } from '../src/runtime/index.js';
+import { describeDevices, openSession, probeWebGpu } from '../src/runtime/index.js';
 import { isModuleNotFound, missingPackageMessage } from '../src/runtime/ort.js';
 import { int64Model } from './fixtures-runtime/models.js';
 
@@ -33,6 +33,7 @@ describe('device selection', () => {
     );
     const webgpu = (await describeDevices()).find((d) => d.device === 'webgpu')!;
     expect(webgpu).toEqual({ device: 'webgpu', available: false, reason: expect.stringMatching(/^WebGPU: no adapter found/) });
+    expect(await probeWebGpu()).toMatchObject({ error: expect.stringMatching(/^WebGPU: no adapter found/), description: '' });
     const s = await openSession(int64Model(), { device: 'auto' });
     expect([s.runtime, s.device]).toEqual(['onnxruntime-node', 'cpu']);
     await s.release();
@@ -52,6 +53,7 @@ describe('device selection', () => {
     stubAdapter({ info: { vendor: 'nvidia', architecture: 'ampere', description: 'NVIDIA A100' } });
     const reports = await describeDevices();
     expect(reports.find((d) => d.device === 'webgpu')?.reason).toBe('onnxruntime-web WebGPU EP on NVIDIA A100, nvidia, ampere');
+    expect(await probeWebGpu()).toEqual({ software: false, description: 'NVIDIA A100, nvidia, ampere' });
     expect(reports.find((d) => d.device === 'auto')?.reason).toBe('picks webgpu here');
   });
 

@@ -2,6 +2,7 @@
 export { openSession } from './session.js';
 export { describeDevices } from './devices.js';
 export { nodePlacement } from './placement.js';
+export { probeWebGpu, type AdapterProbe } from './webgpu.js';
 export { summarizeProfile } from './profile.js';
 export type { NodePlacementOptions } from './placement.js';
 export type {

@@ -112,7 +112,11 @@ export function patchWriteBuffer(GPUQueueCtor: { prototype: QueueLike } | undefi
   proto.__staircaseSharedCopy = true;
 }
 
-/** Looks for an adapter (installing the Node provider first) and says what it is. */
+/**
+ * Looks for a WebGPU adapter (in Node, installing the `webgpu` package's provider first) and says
+ * what it is: its one-line description, whether it is a software renderer (which `auto` skips), or
+ * why there is none. Never throws.
+ */
 export async function probeWebGpu(): Promise<AdapterProbe> {
   try {
     await ensureNavigatorGpu();
