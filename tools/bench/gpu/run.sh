@@ -37,6 +37,9 @@ if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ]; then export VK_DRIVER_FILES=$
 date -u
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
 echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
+# Where Vulkan drivers could come from, for when no adapter is found.
+ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2> /dev/null
+ldconfig -p | grep -E 'libvulkan\.so|libnvidia-(vulkan|gl|eglcore)' | head -5
 "$node" "$staircase" info --model staircase
 
 status=0
