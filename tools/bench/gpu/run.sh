@@ -52,18 +52,19 @@ timeout "${STAGE1:-90}" "${bench[@]}" --backends '' --onnx-devices webgpu --step
 [ -f "$out/onnx-webgpu.md" ] && cat "$out/onnx-webgpu.md"
 
 echo "== stage 2: TensorFlow.js WebGPU training and evaluation, one model at a time"
+# The bench's own default models, in its order; their reports are merged below in that order.
+models=$("$node" --input-type=module -e "import { DEFAULT_BENCH_MODELS } from '$trainer/index.js'; console.log(DEFAULT_BENCH_MODELS.join(' '))")
 mkdir -p "$work/tfjs"
-for kind in transformer-xl staircase-n2 staircase-n4 cached-staircase ladder-r2; do
+for kind in $models; do
   timeout "${STAGE2_MODEL:-50}" "${bench[@]}" --backends webgpu --onnx-devices '' --kinds "$kind" --steps 20 --warmup 3 \
     --out "$work/tfjs/$kind.json" > /dev/null || fail "stage 2 ($kind)" $?
 done
-"$node" --input-type=module -e "
-  import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+MODELS=$models "$node" --input-type=module -e "
+  import { existsSync, readFileSync, writeFileSync } from 'node:fs';
   import { benchMarkdown, mergeBenchReports } from '$trainer/index.js';
-  const order = ['transformer-xl', 'staircase-n2', 'staircase-n4', 'cached-staircase', 'ladder-r2'];
-  const files = readdirSync('$work/tfjs').sort((a, b) => order.indexOf(a.replace('.json', '')) - order.indexOf(b.replace('.json', '')));
+  const files = process.env.MODELS.split(' ').map((m) => '$work/tfjs/' + m + '.json').filter((f) => existsSync(f));
   if (files.length === 0) process.exit(0);
-  const report = mergeBenchReports(files.map((f) => JSON.parse(readFileSync('$work/tfjs/' + f, 'utf8'))));
+  const report = mergeBenchReports(files.map((f) => JSON.parse(readFileSync(f, 'utf8'))));
   writeFileSync('$out/tfjs-webgpu.json', JSON.stringify(report, null, 2) + '\n');
   writeFileSync('$out/tfjs-webgpu.md', benchMarkdown(report));
 " || fail "merging stage 2" $?

@@ -30,8 +30,9 @@ describe('GPU check scripts', () => {
     const dist = /trainer=\$root\/app\/(\S+)/.exec(run)![1]!;
     expect(dist).toBe('node_modules/@staircase/trainer/dist');
     expect(run).toMatch(/staircase=\$trainer\/cli\.js/);
-    // The merge of stage 2 imports these from the deployed trainer.
+    // Stage 2 takes its models and merges their reports with these, from the deployed trainer.
     expect(run).toMatch(/import \{ benchMarkdown, mergeBenchReports \} from '\$trainer\/index\.js'/);
+    expect(run).toMatch(/import \{ DEFAULT_BENCH_MODELS \} from '\$trainer\/index\.js'/);
     const pkg = JSON.parse(readFileSync(here('../../../apps/trainer/package.json'), 'utf8')) as { bin: Record<string, string>; exports: { '.': { import: { default: string } } } };
     expect(pkg.bin['staircase']).toBe('./dist/cli.js');
     expect(pkg.exports['.'].import.default).toBe('./dist/index.js');
