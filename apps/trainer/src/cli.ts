@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { evalCommand, headline, infoCommand, sampleCommand } from './commands.js';
 import { addBenchOptions, wholeNumber } from './bench-options.js';
 import { isUserError } from './errors.js';
+import type { EvalMetrics } from './evaluate.js';
 import { exportCommand } from './onnx.js';
 import { describePresets } from './presets.js';
 import { train } from './train-loop.js';
@@ -62,10 +63,12 @@ export function program(): Command {
     .option('--device <name>', 'with --runtime onnx: auto | webgpu | wasm | cpu')
     .option('--onnx <file>', 'an exported model.onnx to run (implies --runtime onnx)')
     .option('--quantize <type>', 'with --runtime onnx and a checkpoint: int8 weight products (dynamic quantization)')
+    .option('--by-position', "labelled tasks: the error rate by the query's index within its episode")
     .option('--json', 'print one JSON object')
     .action(async (o) => {
       const m = await evalCommand(o);
-      process.stdout.write(o.json ? `${JSON.stringify(m)}\n` : `${m.split} (${m.count} positions): ${headline(m)}\n`);
+      if (o.json) process.stdout.write(`${JSON.stringify(m)}\n`);
+      else process.stdout.write(`${m.split} (${m.count} positions): ${headline(m)}\n${formatByPosition(m)}`);
     });
 
   cli
@@ -137,6 +140,38 @@ export function program(): Command {
       );
     });
 
+  const experiment = cli.command('experiment').description('run a comparison of models × seeds from an experiment file, and report it');
+  experiment
+    .command('run <file>')
+    .description('train every (model, seed) of an experiment file that is not finished (resuming any that stopped), then score it')
+    .option('--parallel <n>', 'runs at once, one process (one core) each', integer, 1)
+    .option('--only <models>', 'only these models (comma-separated names from the file)')
+    .option('--seeds <list>', "these seeds instead of the file's, e.g. 0,1,2")
+    .option('--runs <dir>', 'where run directories go', 'runs/experiments')
+    .action(async (file: string, o) => {
+      const { runExperiment, parseSeeds } = await import('./experiment/index.js');
+      const signal = { stop: false };
+      const summaries = await runExperiment(file, {
+        parallel: o.parallel,
+        runsDir: o.runs,
+        signal,
+        ...(o.only ? { only: String(o.only).split(',').map((s: string) => s.trim()) } : {}),
+        ...(o.seeds ? { seeds: parseSeeds(o.seeds) } : {}),
+      });
+      process.stdout.write(`${summaries.length} runs finished; write the report with: staircase experiment report ${file}\n`);
+    });
+  experiment
+    .command('report <file>')
+    .description('write the markdown table and SVG plots of an experiment from its finished runs')
+    .option('--out <dir>', 'where the report goes', 'docs/results')
+    .option('--index <file>', 'the page that links every report', 'docs/RESULTS.md')
+    .option('--runs <dir>', 'where the run directories are', 'runs/experiments')
+    .action(async (file: string, o) => {
+      const { reportExperiment } = await import('./experiment/index.js');
+      const r = await reportExperiment(file, { outDir: o.out, index: o.index, runsDir: o.runs });
+      process.stdout.write(`${r.markdown}\nwrote ${r.files.length} files${r.missing.length ? `; ${r.missing.length} runs not finished yet` : ''}\n`);
+    });
+
   addBenchOptions(
     cli.command('bench').description('measure training/evaluation tokens/s, memory, tensor leaks and streaming latency per model and backend'),
   ).action(async (o) => {
@@ -144,6 +179,12 @@ export function program(): Command {
       await benchCommand(o);
     });
   return cli;
+}
+
+/** The by-position error rates of `eval --by-position`, a line per query index. */
+function formatByPosition(m: EvalMetrics): string {
+  if (!m.byPosition) return '';
+  return `error by query index within the episode:\n${m.byPosition.map((p) => `  ${String(p.index).padStart(3)}: ${(100 * p.errorRate).toFixed(2)}% of ${p.count}`).join('\n')}\n`;
 }
 
 /** Runs the CLI; a user's mistake prints one line and exits 1. */

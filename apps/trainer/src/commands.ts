@@ -41,7 +41,9 @@ export async function openTrained(options: SourceOptions): Promise<Session> {
 }
 
 /** `staircase eval`: scores a whole split. */
-export async function evalCommand(options: SourceOptions & RuntimeOptions & { split?: string; maxBatches?: number }): Promise<EvalMetrics> {
+export async function evalCommand(
+  options: SourceOptions & RuntimeOptions & { split?: string; maxBatches?: number; byPosition?: boolean },
+): Promise<EvalMetrics> {
   const split = options.split ?? 'valid';
   if (split !== 'valid' && split !== 'test') throw new UsageError(`--split ${split}: expected valid or test`);
   if (useOnnx(options)) {
@@ -54,6 +56,7 @@ export async function evalCommand(options: SourceOptions & RuntimeOptions & { sp
           batch: t.batch,
           length: t.length,
           ...(options.maxBatches ? { maxBatches: options.maxBatches } : {}),
+          ...(options.byPosition ? { byPosition: true } : {}),
         });
       } finally {
         dataset.close();
@@ -69,6 +72,7 @@ export async function evalCommand(options: SourceOptions & RuntimeOptions & { sp
       batch: t.batch,
       length: t.length,
       ...(options.maxBatches ? { maxBatches: options.maxBatches } : {}),
+      ...(options.byPosition ? { byPosition: true } : {}),
     });
   } finally {
     session.close();

@@ -1,7 +1,17 @@
 import type { ModelState } from '@staircase/core';
 import { type Tensor, disposeReplaced } from '@staircase/backend-tfjs';
-import type { Batch, DataSplit, Dataset } from '@staircase/data';
+import { type Batch, type DataSplit, type Dataset, queryIndices } from '@staircase/data';
+import { UsageError } from './errors.js';
 import type { Session } from './session.js';
+
+/** Error rate of the queries at one index within their episode (program). */
+export interface PositionError {
+  /** 0 = an episode's first labelled position. */
+  index: number;
+  /** Labelled positions at this index. */
+  count: number;
+  errorRate: number;
+}
 
 /** Scores of a model on a split. */
 export interface EvalMetrics {
@@ -17,6 +27,34 @@ export interface EvalMetrics {
   errorRate?: number;
   /** Positions scored. */
   count: number;
+  /** Labelled tasks with `byPosition`: the error rate by the query's index within its episode. */
+  byPosition?: PositionError[];
+}
+
+/** How to score a split. */
+export interface EvalOptions {
+  batch: number;
+  length: number;
+  /** Score only the first N batches (periodic evaluation). */
+  maxBatches?: number;
+  /** Labelled tasks: also tally errors by the query's index within its episode. */
+  byPosition?: boolean;
+}
+
+/**
+ * For `byPosition`: each position's query index within its episode (see `queryIndices`).
+ * @throws UsageError when the data is not a labelled task.
+ */
+export function splitQueryIndex(dataset: Pick<Dataset, 'labelled' | 'task' | 'name'>, split: DataSplit): Int32Array {
+  const end = dataset.task?.vocabulary.indexOf('END') ?? -1;
+  if (!dataset.labelled || end < 0) throw new UsageError(`--by-position needs a labelled task (random-walk, algorithmic:*); ${dataset.name} is language data`);
+  const { tokens, labels } = split.toArrays();
+  return queryIndices(tokens, labels as Int32Array, end);
+}
+
+/** The tally for `options`: by position when asked. */
+export function tallyFor(dataset: Dataset, split: DataSplit, options: EvalOptions): EvalTally {
+  return new EvalTally(split.name, dataset, options.byPosition ? splitQueryIndex(dataset, split) : undefined);
 }
 
 /**
@@ -26,12 +64,12 @@ export interface EvalMetrics {
 export function evaluateSplit(
   session: Session,
   split: DataSplit,
-  options: { batch: number; length: number; maxBatches?: number },
+  options: EvalOptions,
 ): EvalMetrics {
   const { trainer, model, dataset } = session;
   const { tf, ops } = trainer;
   const batcher = split.evalBatcher({ batch: options.batch, length: options.length });
-  const tally = new EvalTally(split.name, dataset);
+  const tally = tallyFor(dataset, split, options);
   let state: ModelState<Tensor> | null = null;
   for (let next = batcher.next(); !next.done; next = batcher.next()) {
     const b: Batch = next.value;
@@ -66,20 +104,33 @@ export class EvalTally {
   private nll = 0;
   private count = 0;
   private wrong = 0;
+  private readonly byIndex: { count: number; wrong: number }[] = [];
   batches = 0;
 
+  /** `queryIndex`: per split offset, the query's index within its episode (`-1` = none), to tally by position. */
   constructor(
     private readonly split: string,
     private readonly dataset: Pick<Dataset, 'tokenizer' | 'labelled'>,
+    private readonly queryIndex?: Int32Array,
   ) {}
 
   /** Adds one batch: `picked` = log p(target), `argmax` = predicted id, per position (row-major). */
   add(b: Batch, picked: ArrayLike<number>, argmax: ArrayLike<number>): void {
+    if (this.queryIndex && !b.starts) throw new Error('EvalTally: by-position needs batches that carry their starts');
     for (let i = 0; i < b.mask.length; i++) {
       if (b.mask[i] === 0) continue;
       this.nll -= picked[i]!;
       this.count++;
-      if (argmax[i] !== b.targets[i]) this.wrong++;
+      const wrong = argmax[i] !== b.targets[i];
+      if (wrong) this.wrong++;
+      if (this.queryIndex) {
+        const row = Math.floor(i / b.length);
+        const q = this.queryIndex[b.starts![row]! + (i % b.length)]!;
+        this.byIndex[q] ??= { count: 0, wrong: 0 };
+        const cell = this.byIndex[q];
+        cell.count++;
+        if (wrong) cell.wrong++;
+      }
     }
     this.batches++;
   }
@@ -94,6 +145,9 @@ export class EvalTally {
       perplexity: Math.exp(loss),
       ...(this.dataset.labelled ? { errorRate: this.wrong / Math.max(this.count, 1) } : {}),
       count: this.count,
+      ...(this.queryIndex
+        ? { byPosition: Array.from(this.byIndex, (c, index) => ({ index, count: c?.count ?? 0, errorRate: c && c.count > 0 ? c.wrong / c.count : 0 })) }
+        : {}),
     };
   }
 }

@@ -12,3 +12,5 @@ export * from './bench.js';
 export { benchOptionsFrom, emitBenchReport, parsePositions } from './bench-cli.js';
 export { addBenchOptions, type BenchCommandOptions, wholeNumber } from './bench-options.js';
 export { measureOnnxRuntime, onnxLabel, openOnnxEval, type OnnxBenchRequest, type OnnxBenchResult, type OnnxEvalSession } from './bench-onnx.js';
+export * from './experiment/index.js';
+export type { EvalOptions, PositionError } from './evaluate.js';

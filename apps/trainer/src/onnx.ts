@@ -5,7 +5,7 @@ import { type ExportedModel, type OnnxDevice, OnnxModel, type OnnxStream, type Q
 import { loadOnnxModel, writeExport } from '@staircase/backend-onnx/node';
 import { type Dataset, type DataSplit, type TokenizerJSON, openDataset, tokenizerFromJSON } from '@staircase/data';
 import { UsageError } from './errors.js';
-import { EvalTally, type EvalMetrics } from './evaluate.js';
+import { type EvalMetrics, type EvalOptions, tallyFor } from './evaluate.js';
 import { type RunConfig, runConfigSchema } from './run-config.js';
 import { findCheckpoint } from './run-dir.js';
 import { datasetOptions } from './session.js';
@@ -109,10 +109,10 @@ export async function evaluateSplitOnnx(
   model: OnnxModel,
   dataset: Dataset,
   split: DataSplit,
-  options: { batch: number; length: number; maxBatches?: number },
+  options: EvalOptions,
 ): Promise<EvalMetrics> {
   const batcher = split.evalBatcher({ batch: options.batch, length: options.length });
-  const tally = new EvalTally(split.name, dataset);
+  const tally = tallyFor(dataset, split, options);
   const V = model.segmentMetadata.vocabSize;
   let stream: OnnxStream | null = null;
   for (let next = batcher.next(); !next.done; next = batcher.next()) {

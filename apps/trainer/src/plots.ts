@@ -1,6 +1,15 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
+/** What every chart here shares: schema, title, size and the data. */
+const frame = (title: string, values: object[]) => ({
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  title,
+  width: 560,
+  height: 300,
+  data: { values },
+});
+
 /** One point of a curve. */
 export interface CurvePoint {
   step: number;
@@ -11,11 +20,7 @@ export interface CurvePoint {
 /** Renders a line chart of `points` (one line per series) to an SVG string with Vega-Lite. */
 export async function lineChartSvg(title: string, yTitle: string, points: CurvePoint[]): Promise<string> {
   const spec: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    width: 560,
-    height: 300,
-    data: { values: points },
+    ...frame(title, points),
     mark: { type: 'line', point: points.length < 60 },
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'step' },
@@ -23,6 +28,40 @@ export async function lineChartSvg(title: string, yTitle: string, points: CurveP
       color: { field: 'series', type: 'nominal', title: null },
     },
   };
+  return renderSvg(spec);
+}
+
+/** One point of a band chart: a series' mean and its spread (e.g. min and max over seeds) at `x`. */
+export interface BandPoint {
+  x: number;
+  mean: number;
+  lo: number;
+  hi: number;
+  series: string;
+}
+
+/**
+ * Renders lines of means with shaded bands (one colour per series) to SVG, e.g. a metric against
+ * tokens with the seeds' spread as the band.
+ */
+export async function bandChartSvg(title: string, axes: { x: string; y: string; logX?: boolean }, points: BandPoint[]): Promise<string> {
+  const x = { field: 'x', type: 'quantitative' as const, title: axes.x, ...(axes.logX ? { scale: { type: 'log' as const } } : {}) };
+  const color = { field: 'series', type: 'nominal' as const, title: null };
+  const spec: TopLevelSpec = {
+    ...frame(title, points),
+    layer: [
+      { mark: { type: 'area', opacity: 0.2 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color } },
+      {
+        mark: { type: 'line', point: points.length < 80 },
+        encoding: { x, y: { field: 'mean', type: 'quantitative', title: axes.y, scale: { zero: false } }, color },
+      },
+    ],
+  };
+  return renderSvg(spec);
+}
+
+/** Renders a Vega-Lite spec to an SVG string (headless, no browser). */
+async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();

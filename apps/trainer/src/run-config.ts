@@ -62,6 +62,8 @@ export type RunConfig = z.infer<typeof runConfigSchema>;
 /** Where each part of a run config comes from, lowest precedence first. */
 export interface RunConfigSources {
   file?: string;
+  /** A config object in place of `file` (same sections as a config file), e.g. from an experiment. */
+  values?: Record<string, unknown>;
   preset?: string;
   model?: string;
   data?: string;
@@ -127,7 +129,7 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
  * validates it. The model section is validated later, once the data fixes `vocabSize`.
  */
 export function resolveRunConfig(sources: RunConfigSources): RunConfig {
-  const file = sources.file ? readConfigFile(sources.file) : {};
+  const file = sources.values ?? (sources.file ? readConfigFile(sources.file) : {});
   const presetName = sources.preset ?? (typeof file.preset === 'string' ? file.preset : 'small');
   const fileModel = (file.model ?? {}) as Record<string, unknown>;
   const kind = sources.model ?? (typeof fileModel.kind === 'string' ? fileModel.kind : 'staircase');

@@ -48,11 +48,18 @@ export function appendMetric(dir: string, record: Record<string, unknown>): void
 export function readMetrics(dir: string, upToStep = Number.POSITIVE_INFINITY): Record<string, number | string>[] {
   const path = runFiles(dir).metrics;
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, number | string>)
-    .filter((r) => Number(r.step) <= upToStep);
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const records: Record<string, number | string>[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      records.push(JSON.parse(line) as Record<string, number | string>);
+    } catch (e) {
+      // A torn last line (disk full, a kill during the append) is dropped; truncateMetrics repairs the file.
+      if (lines.slice(i + 1).some((l) => l.trim() !== '')) throw new UsageError(`${path}: line ${i + 1} is not JSON (${(e as Error).message}); the file is damaged`);
+    }
+  });
+  return records.filter((r) => Number(r.step) <= upToStep);
 }
 
 /** Keeps only the metrics up to `step`, so a resumed run continues the file without duplicates. */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generate, greedyByRerunning, openTrained } from '../src/index.js';
@@ -25,6 +25,21 @@ describe('resume', () => {
     expect(b2.code, b2.stderr).toBe(0);
     expect(trainLosses(join(dir, 'b'))).toEqual(trainLosses(join(dir, 'a')));
     expect(trainLosses(join(dir, 'a'))).toHaveLength(8);
+  });
+});
+
+describe('a torn metrics.jsonl (disk full or a kill during the append)', () => {
+  it('does not block --resume: the torn line is dropped and the metrics equal an uninterrupted run', async () => {
+    const dir = tmp('torn');
+    const args = ['--preset', 'tiny', '--data', 'random-walk', ...quickData, '--set', 'train.scheduleSteps=8', '--set', 'train.checkpointEvery=4'];
+    const a = await cli(['train', ...args, '--steps', '8', '--out', join(dir, 'a')]);
+    expect(a.code, a.stderr).toBe(0);
+    const b1 = await cli(['train', ...args, '--steps', '4', '--out', join(dir, 'b')]);
+    expect(b1.code, b1.stderr).toBe(0);
+    appendFileSync(join(dir, 'b', 'metrics.jsonl'), '{"step":5,"split":"tr');
+    const b2 = await cli(['train', '--resume', join(dir, 'b'), '--steps', '8']);
+    expect(b2.code, b2.stderr).toBe(0);
+    expect(trainLosses(join(dir, 'b'))).toEqual(trainLosses(join(dir, 'a')));
   });
 });
 

@@ -68,4 +68,12 @@ describe('parameters', () => {
     expect(std(a['layers.0.attn.wo']!) / std(a['layers.0.attn.wq']!)).toBeCloseTo(1 / Math.sqrt(4), 1);
     expect(a['layers.0.ln1.g']!.every((v) => v === 1)).toBe(true);
   });
+
+  it('draw the relative-position table from N(0, 0.02²) unless position.initStd says otherwise', () => {
+    const std = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
+    expect(std(initParams(coreParamSpecs(config), 1)['pos.rel']!)).toBeCloseTo(0.02, 3);
+    const wide = createModel({ ...valid, position: { type: 'relative', maxDistance: 512, initStd: 1 } }).config;
+    expect(std(initParams(coreParamSpecs(wide), 1)['pos.rel']!)).toBeCloseTo(1, 1);
+    expect(() => createModel({ ...valid, position: { type: 'relative', initStd: 0 } })).toThrow(/position\.initStd: got 0/);
+  });
 });

@@ -13,6 +13,11 @@ export const positionSchema = z.discriminatedUnion('type', [
     /** The paper's learned relative term: one `[headDim, maxDistance]` table for all layers. */
     type: z.literal('relative'),
     maxDistance: int(1).default(512),
+    /**
+     * Std of the table's N(0, std²) init. Default 0.02; the authors' released code draws it from
+     * N(0, 1) (strong random position biases at init), which can matter on the tracking tasks.
+     */
+    initStd: z.number().positive().optional(),
   }),
   z.strictObject({
     /** Rotary position embedding of queries and keys by absolute position. */

@@ -32,7 +32,7 @@ export function coreParamSpecs(config: CoreConfig): ParamSpec[] {
   const residualScale = 1 / Math.sqrt(2 * L);
   const specs: ParamSpec[] = [{ name: 'embed', shape: [V, d], init: 'normal', std: 1, decay: false }];
   if (config.position.type === 'relative') {
-    specs.push({ name: 'pos.rel', shape: [headDim(config), config.position.maxDistance], init: 'normal', std: 0.02, decay: false });
+    specs.push({ name: 'pos.rel', shape: [headDim(config), config.position.maxDistance], init: 'normal', std: config.position.initStd ?? 0.02, decay: false });
   }
   for (let l = 0; l < L; l++) {
     const p = `layers.${l}`;

@@ -36,7 +36,7 @@ export { IGNORE, type Episode, type Task } from './tasks/task.js';
 export { algorithmicTask, algorithmicParams, generateProgram, type AlgorithmicOptions, type AlgorithmicParams } from './tasks/algorithmic.js';
 export { checkAlgorithmicProgram } from './tasks/algorithmic-check.js';
 export { randomWalkTask, randomWalkParams, generateWalk, checkWalk, type RandomWalkOptions, type RandomWalkParams } from './tasks/random-walk.js';
-export { generateTaskData, taskEpisodes, splitSeed, episodesToText, episodesFromText, episodesToData, type LabelledData } from './tasks/task-data.js';
+export { generateTaskData, taskEpisodes, splitSeed, episodesToText, episodesFromText, episodesToData, queryIndices, type LabelledData } from './tasks/task-data.js';
 export { writeTaskFiles, readTaskSplit, type SplitCounts } from './tasks/task-files.js';
 
 export { createRng, mixSeed, hashString, type Rng } from './util/rng.js';

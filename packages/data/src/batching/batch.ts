@@ -18,6 +18,12 @@ export interface Batch {
   epoch: number;
   /** Index of this batch within its epoch (0-based). */
   step: number;
+  /**
+   * Per row: the offset in the split of the row's first position in this batch (`-1` for an empty
+   * row). Lets evaluation attribute a score to where it sits in the data, e.g. a query's index
+   * within its episode. Batches from {@link createBatcher} always carry it.
+   */
+  starts?: Int32Array;
   /** Rows `B`. */
   batch: number;
   /** Positions per row `M`. */

@@ -29,6 +29,8 @@ function checkEpoch(batches: Batch[], n: number): void {
     expect(batch.step).toBe(step);
     for (let b = 0; b < B; b++) {
       if (batch.reset[b]) last[b] = null;
+      // Token i is i, so a row's start offset is its first token (-1 for an empty row).
+      expect(batch.starts?.[b]).toBe(batch.mask[b * M] === 1 ? batch.tokens[b * M] : -1);
       for (let t = 0; t < M; t++) {
         const k = b * M + t;
         if (batch.mask[k] === 0) {

@@ -106,11 +106,13 @@ export function createBatcher(options: BatcherOptions): Batcher {
   const scratch = new Int32Array(M + 1);
   const make = (): Batch => {
     const s = scheduleFor(epoch);
+    const starts = new Int32Array(B).fill(-1);
     const out: Batch = {
       tokens: new Int32Array(B * M),
       targets: new Int32Array(B * M),
       mask: new Float32Array(B * M),
       reset: new Array<boolean>(B).fill(false),
+      starts,
       epoch,
       step,
       batch: B,
@@ -120,6 +122,7 @@ export function createBatcher(options: BatcherOptions): Batcher {
       const seg = s.segment(b, step, M);
       out.reset[b] = seg.reset;
       if (seg.count === 0) continue;
+      starts[b] = seg.start;
       const at = b * M;
       if (labels) {
         tokens.read(seg.start, seg.count, out.tokens, at);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../errors.js';
 import { algorithmicTask } from './algorithmic.js';
 import { randomWalkTask } from './random-walk.js';
-import { episodesFromText, generateTaskData, splitSeed, taskEpisodes } from './task-data.js';
+import { episodesFromText, generateTaskData, queryIndices, splitSeed, taskEpisodes } from './task-data.js';
 import { readTaskSplit, writeTaskFiles } from './task-files.js';
 
 describe('task data', () => {
@@ -47,5 +47,17 @@ describe('task data', () => {
 
   it('refuses misaligned label files', () => {
     expect(() => episodesFromText('x = 1 ;\n', '_ _ _\n')).toThrow(DataError);
+  });
+
+  it('queryIndices numbers the labelled positions of each episode from 0', () => {
+    // tokens: L ? R ? END S ?   (END = 4)   labels: _ 1 _ 2 _ _ 0
+    expect(Array.from(queryIndices([0, 3, 1, 3, 4, 2, 3], [-1, 1, -1, 2, -1, -1, 0], 4))).toEqual([-1, 0, -1, 1, -1, -1, 0]);
+    const task = randomWalkTask({ episodeLength: 20, queryInterval: 4 });
+    const data = generateTaskData(task, 7, 3);
+    const q = queryIndices(data.tokens, data.labels, task.vocabulary.indexOf('END'));
+    const counts = new Map<number, number>();
+    for (const i of q) if (i >= 0) counts.set(i, (counts.get(i) ?? 0) + 1);
+    expect([...counts.entries()].sort(([a], [b]) => a - b)).toEqual([0, 1, 2, 3, 4].map((i) => [i, 7]));
+    expect(() => queryIndices([1, 2], [1], 4)).toThrow(DataError);
   });
 });

@@ -112,3 +112,26 @@ export function episodesToData(task: Task, episodes: Iterable<Episode>, where = 
   for (const ep of episodes) b.add(ep, where);
   return b.done();
 }
+
+/**
+ * For every position of a labelled stream, the index of its label within its episode (program):
+ * `0` for an episode's first labelled position, `1` for the next, …; `-1` where nothing is scored.
+ * Episodes end at `endToken` (the `END` id), so a model with a bounded window can be seen right
+ * on early queries and wrong on late ones.
+ *
+ * @example
+ * ```ts
+ * // tokens  L ? R ? END S ?    labels  _ 1 _ 2 _ _ 0
+ * queryIndices(tokens, labels, endId); // [-1, 0, -1, 1, -1, -1, 0]
+ * ```
+ */
+export function queryIndices(tokens: ArrayLike<number>, labels: ArrayLike<number>, endToken: number): Int32Array {
+  if (tokens.length !== labels.length) throw new DataError(`queryIndices: ${tokens.length} tokens but ${labels.length} labels`);
+  const out = new Int32Array(tokens.length).fill(-1);
+  let k = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    if ((labels[i] as number) >= 0) out[i] = k++;
+    if (tokens[i] === endToken) k = 0;
+  }
+  return out;
+}

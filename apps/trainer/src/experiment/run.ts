@@ -1,0 +1,324 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createModel } from '@staircase/core';
+import { openDataset } from '@staircase/data';
+import { MultiBar } from 'cli-progress';
+import { UsageError } from '../errors.js';
+import type { EvalMetrics } from '../evaluate.js';
+import { readMetrics, runFiles, writeAtomic } from '../run-dir.js';
+import { datasetOptions } from '../session.js';
+import { type Experiment, type LoadExperimentOptions, type PlannedRun, loadExperiment } from './spec.js';
+
+/** What a finished run of an experiment reports: `summary.json` in its run directory. */
+export interface RunSummary {
+  experiment: string;
+  model: string;
+  seed: number;
+  kind: string;
+  parameters: number;
+  layerApplicationsPerToken: number;
+  steps: number;
+  /** Training tokens seen: steps × batch × length × accumulation. */
+  tokens: number;
+  /** Seconds of training and final evaluation, summed over every attempt (resumes). */
+  wallSeconds: number;
+  /** Scores of the final checkpoint on whole splits (labelled tasks: by position too). */
+  final: Partial<Record<'valid' | 'test', EvalMetrics>>;
+  /** The periodic validation scores: step, tokens, and the metric record. */
+  curve: { step: number; tokens: number; loss: number; errorRate?: number; bitsPerToken: number }[];
+  config: unknown;
+  /** `git rev-parse HEAD` of the tree that ran it (`-dirty` with uncommitted changes), when in a git checkout. */
+  commit: string | null;
+  machine: { cpu: string; cores: number; node: string };
+}
+
+/** Options of {@link runExperiment}. */
+export interface RunExperimentOptions extends LoadExperimentOptions {
+  /** Runs at once (each a child process on one core). Default 1. */
+  parallel?: number;
+  /** The built `staircase` CLI to run children with. Default: the one next to this module. */
+  cli?: string;
+  /** Where progress lines go. Default stderr. */
+  log?: (line: string) => void;
+  /** Seconds between progress lines when not on a terminal. Default 60. */
+  progressEvery?: number;
+  /** Stops starting runs and interrupts running ones (they save a checkpoint). */
+  signal?: { stop: boolean };
+}
+
+/** Where a planned run stands. */
+export type RunStatus = 'done' | 'resume' | 'new';
+
+const summaryPath = (dir: string) => join(dir, 'summary.json');
+const timePath = (dir: string) => join(dir, 'experiment-time.json');
+
+function defaultCli(): string {
+  // CJS build: __filename; ESM build: import.meta.url. Both sit in dist/ beside cli.js.
+  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+  return join(dirname(here), 'cli.js');
+}
+
+/**
+ * Where a planned run stands: `done` (a summary exists), `resume` (a checkpoint exists) or `new`.
+ * @throws UsageError when the directory holds a run of another config (the experiment file changed).
+ */
+export function runStatus(run: PlannedRun): RunStatus {
+  const f = runFiles(run.dir);
+  if (existsSync(f.config)) {
+    if (canonical(JSON.parse(readFileSync(f.config, 'utf8'))) !== canonical(run.config)) {
+      throw new UsageError(
+        `${run.dir} holds a run of another config than the experiment file now gives ${run.model} seed ${run.seed}; restore the file, or delete ${run.dir} to train it again`,
+      );
+    }
+  }
+  if (existsSync(summaryPath(run.dir))) return 'done';
+  return existsSync(f.latest) ? 'resume' : 'new';
+}
+
+/** JSON with object keys sorted, so two equal configs compare equal whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as object).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+  );
+}
+
+/** Reads a finished run's summary, or undefined. */
+export function readSummary(dir: string): RunSummary | undefined {
+  const p = summaryPath(dir);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunSummary) : undefined;
+}
+
+function gitCommit(): string | null {
+  try {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${head}-dirty` : head;
+  } catch {
+    return null;
+  }
+}
+
+/** Seconds already spent on a run (earlier attempts). */
+function spentSeconds(dir: string): number {
+  try {
+    return Number((JSON.parse(readFileSync(timePath(dir), 'utf8')) as { seconds?: number }).seconds ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs the CLI as a child; its output is appended to `<dir>/experiment.log`. */
+function child(cli: string, args: string[], dir: string, children: Set<ChildProcess>): Promise<{ code: number; stdout: string }> {
+  mkdirSync(dir, { recursive: true });
+  const logFd = openSync(join(dir, 'experiment.log'), 'a');
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', logFd] });
+    children.add(p);
+    let stdout = '';
+    p.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      children.delete(p);
+      closeSync(logFd);
+      resolve({ code: code ?? 1, stdout });
+    });
+  });
+}
+
+interface Progress {
+  step: number;
+  metric?: string;
+}
+
+function progressOf(run: PlannedRun): Progress {
+  const records = readMetrics(run.dir);
+  let step = 0;
+  let metric: string | undefined;
+  for (const r of records) {
+    if (r.split === 'train') step = Math.max(step, Number(r.step));
+    if (r.split === 'valid') metric = r.errorRate !== undefined ? `valid error ${(100 * Number(r.errorRate)).toFixed(1)}%` : `valid ${Number(r.bitsPerToken).toFixed(3)} bits/${r.unit}`;
+  }
+  return { step, ...(metric ? { metric } : {}) };
+}
+
+/** Parameters and layer applications per token of each model, computed once per model. */
+async function costs(exp: Experiment): Promise<Map<string, { kind: string; parameters: number; layerApplicationsPerToken: number }>> {
+  const out = new Map<string, { kind: string; parameters: number; layerApplicationsPerToken: number }>();
+  const first = exp.runs[0];
+  if (!first) return out;
+  const ds = await openDataset(first.config.data.spec, datasetOptions(first.config));
+  try {
+    for (const run of exp.runs) {
+      if (out.has(run.model)) continue;
+      const m = createModel({ ...run.config.model, vocabSize: ds.outputSize });
+      out.set(run.model, { kind: m.kind, ...m.cost() });
+    }
+  } finally {
+    ds.close();
+  }
+  return out;
+}
+
+/**
+ * Runs an experiment: every (model, seed) that has no summary yet, `parallel` at a time, each as
+ * `staircase train` in its own process (so one core each), continuing from its last checkpoint when
+ * it has one (exactly, as `train --resume`). A finished run is scored on whole splits from its final
+ * checkpoint and gets `summary.json`. Killing the command and running it again picks up where it
+ * stopped; finished runs are skipped.
+ *
+ * @returns the summaries of every run of the experiment that is finished.
+ */
+export async function runExperiment(file: string, options: RunExperimentOptions = {}): Promise<RunSummary[]> {
+  const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const exp = loadExperiment(file, options);
+  const cli = options.cli ?? defaultCli();
+  if (!existsSync(cli)) throw new UsageError(`the staircase CLI is not built (${cli}); run pnpm build`);
+  const parallel = options.parallel ?? 1;
+  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel ${parallel}: expected a whole number ≥ 1`);
+  const statuses = exp.runs.map((r) => runStatus(r));
+  const todo = exp.runs.filter((_, i) => statuses[i] !== 'done');
+  log(
+    `experiment ${exp.name}: ${exp.runs.length} runs (${statuses.filter((s) => s === 'done').length} done, ${statuses.filter((s) => s === 'resume').length} to resume, ${statuses.filter((s) => s === 'new').length} new), ${parallel} at a time`,
+  );
+  const cost = await costs(exp);
+  const commit = gitCommit();
+  const children = new Set<ChildProcess>();
+  const signal = options.signal ?? { stop: false };
+  const started = new Map<PlannedRun, number>();
+
+  const bars = process.stderr.isTTY ? new MultiBar({ format: '{name} |{bar}| {value}/{total} {metric} ETA {eta_formatted}', hideCursor: true }) : undefined;
+  const bar = new Map<PlannedRun, ReturnType<MultiBar['create']>>();
+  const recordTime = (run: PlannedRun, base: number) => {
+    const t0 = started.get(run);
+    if (t0 !== undefined) writeAtomic(timePath(run.dir), `${JSON.stringify({ seconds: base + (Date.now() - t0) / 1000 })}\n`);
+  };
+  const bases = new Map<PlannedRun, number>();
+  const startStep = new Map<PlannedRun, number>();
+  const tick = () => {
+    for (const run of started.keys()) {
+      recordTime(run, bases.get(run) ?? 0);
+      const p = progressOf(run);
+      const steps = run.config.train.steps;
+      if (bars) bar.get(run)?.update(p.step, { metric: p.metric ?? '' });
+      else {
+        const elapsed = (Date.now() - (started.get(run) ?? Date.now())) / 1000;
+        const done = p.step - (startStep.get(run) ?? 0);
+        const eta = done > 0 ? Math.round(((steps - p.step) * elapsed) / done / 60) : undefined;
+        log(`  ${run.model}/seed-${run.seed}: step ${p.step}/${steps}${p.metric ? `, ${p.metric}` : ''}${eta !== undefined ? `, ETA ${eta} min` : ''}`);
+      }
+    }
+  };
+  const timer = setInterval(tick, bars ? 2000 : 1000 * (options.progressEvery ?? 60));
+
+  const one = async (run: PlannedRun): Promise<void> => {
+    if (signal.stop) return;
+    const status = runStatus(run);
+    if (status === 'done') return;
+    mkdirSync(run.dir, { recursive: true });
+    const configFile = join(run.dir, 'experiment-config.json');
+    writeAtomic(configFile, `${JSON.stringify(run.config, null, 2)}\n`);
+    bases.set(run, spentSeconds(run.dir));
+    startStep.set(run, progressOf(run).step);
+    started.set(run, Date.now());
+    if (bars) bar.set(run, bars.create(run.config.train.steps, progressOf(run).step, { name: `${run.model}/seed-${run.seed}`.padEnd(28), metric: '' }));
+    else log(`  ${run.model}/seed-${run.seed}: ${status === 'resume' ? `resuming at step ${progressOf(run).step}` : 'starting'}`);
+    const args =
+      status === 'resume'
+        ? ['train', '--resume', run.dir]
+        : // A directory with no checkpoint holds only a failed start: --force starts it afresh.
+          ['train', '--config', configFile, '--out', run.dir, '--force'];
+    const trained = await child(cli, args, run.dir, children);
+    if (trained.code !== 0 || signal.stop) {
+      recordTime(run, bases.get(run) ?? 0);
+      started.delete(run);
+      if (!signal.stop) throw new UsageError(`${run.model} seed ${run.seed} failed (exit ${trained.code}); see ${join(run.dir, 'experiment.log')}`);
+      return;
+    }
+    const final: RunSummary['final'] = {};
+    for (const split of exp.spec.splits) {
+      const args = ['eval', '--checkpoint', runFiles(run.dir).latest, '--split', split, '--json', ...(isLabelled(run) ? ['--by-position'] : [])];
+      const r = await child(cli, args, run.dir, children);
+      if (r.code !== 0) throw new UsageError(`scoring ${run.model} seed ${run.seed} on ${split} failed (exit ${r.code}); see ${join(run.dir, 'experiment.log')}`);
+      final[split] = JSON.parse(r.stdout.trim().split('\n').pop() as string) as EvalMetrics;
+    }
+    recordTime(run, bases.get(run) ?? 0);
+    started.delete(run);
+    bar.get(run)?.update(run.config.train.steps, { metric: 'done' });
+    writeAtomic(summaryPath(run.dir), `${JSON.stringify(summarize(exp, run, final, cost, commit), null, 2)}\n`);
+    if (!bars) log(`  ${run.model}/seed-${run.seed}: done, ${describeFinal(final)}`);
+  };
+
+  const queue = [...todo];
+  const workers = Array.from({ length: Math.min(parallel, queue.length) }, async () => {
+    for (let run = queue.shift(); run; run = queue.shift()) await one(run);
+  });
+  const forward = () => {
+    signal.stop = true;
+    for (const c of children) c.kill('SIGINT');
+  };
+  process.once('SIGINT', forward);
+  process.once('SIGTERM', forward);
+  try {
+    await Promise.all(workers);
+  } catch (e) {
+    forward();
+    throw e;
+  } finally {
+    clearInterval(timer);
+    bars?.stop();
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
+  }
+  if (signal.stop) log(`experiment ${exp.name}: interrupted; run the same command again to continue`);
+  return exp.runs.map((r) => readSummary(r.dir)).filter((s): s is RunSummary => s !== undefined);
+}
+
+function isLabelled(run: PlannedRun): boolean {
+  return ['random-walk', 'algorithmic:3var', 'algorithmic:5var'].includes(run.config.data.spec);
+}
+
+function describeFinal(final: RunSummary['final']): string {
+  return Object.values(final)
+    .map((m) => (m.errorRate !== undefined ? `${m.split} error ${(100 * m.errorRate).toFixed(2)}%` : `${m.split} ${m.bitsPerToken.toFixed(4)} bits/${m.unit}`))
+    .join(', ');
+}
+
+function summarize(
+  exp: Experiment,
+  run: PlannedRun,
+  final: RunSummary['final'],
+  cost: Map<string, { kind: string; parameters: number; layerApplicationsPerToken: number }>,
+  commit: string | null,
+): RunSummary {
+  const t = run.config.train;
+  const perStep = t.batch * t.length * t.accumulation;
+  const c = cost.get(run.model)!;
+  const curve = readMetrics(run.dir)
+    .filter((r) => r.split === 'valid')
+    .map((r) => ({
+      step: Number(r.step),
+      tokens: Number(r.step) * perStep,
+      loss: Number(r.loss),
+      bitsPerToken: Number(r.bitsPerToken),
+      ...(r.errorRate !== undefined ? { errorRate: Number(r.errorRate) } : {}),
+    }));
+  return {
+    experiment: exp.name,
+    model: run.model,
+    seed: run.seed,
+    ...c,
+    steps: t.steps,
+    tokens: t.steps * perStep,
+    wallSeconds: Math.round(spentSeconds(run.dir)),
+    final,
+    curve,
+    config: run.config,
+    commit,
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+  };
+}
