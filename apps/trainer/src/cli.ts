@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { evalCommand, headline, infoCommand, sampleCommand } from './commands.js';
 import { addBenchOptions, wholeNumber } from './bench-options.js';
-import { isUserError } from './errors.js';
+import { UsageError, isUserError } from './errors.js';
 import type { EvalMetrics } from './evaluate.js';
 import { exportCommand } from './onnx.js';
 import { describePresets } from './presets.js';
@@ -32,17 +32,15 @@ export function program(): Command {
     .option('--out <dir>', 'run directory (default runs/<kind>-<data>-<time>)')
     .option('--resume <dir>', 'continue the run in DIR exactly where its last checkpoint stopped')
     .option('--backend <name>', 'auto | tfjs-node-gpu | tfjs-node | webgpu | wasm | cpu (also STAIRCASE_BACKEND)')
-    .option('--steps <n>', 'training steps', integer)
+    .option('--steps <n>', 'training steps (with --resume: the new total; the learning-rate schedule keeps its length)', integer)
+    .option('--extend-schedule', 'with --resume --steps N: stretch the cosine schedule over the N steps (the learning rate changes)')
     .option('--workers <n>', 'threads sharing each batch (data parallel; wasm and cpu backends), = --set train.workers=N', integer)
     .option('--force', 'overwrite a non-empty --out directory')
     .action(async (o) => {
-      const signal = { stop: false };
-      process.once('SIGINT', () => {
-        signal.stop = true;
-        process.stderr.write('\nCtrl-C: finishing this step and saving a checkpoint...\n');
-      });
+      const signal = stopOnSignals();
       const set = o.workers ? [...o.set, `train.workers=${o.workers}`] : o.set;
-      const result = await train({ ...o, set, file: o.config, signal });
+      const env = envBackend();
+      const result = await train({ ...o, set, file: o.config, signal, ...(env ? { defaultBackend: env } : {}) });
       process.stdout.write(
         result.interrupted
           ? `stopped at step ${result.steps}; resume with: staircase train --resume ${result.dir}\n`
@@ -66,7 +64,8 @@ export function program(): Command {
     .option('--by-position', "labelled tasks: the error rate by the query's index within its episode")
     .option('--json', 'print one JSON object')
     .action(async (o) => {
-      const m = await evalCommand(o);
+      if (o.maxBatches === 0) throw new UsageError('--max-batches 0: expected at least 1 (leave it out to score the whole split)');
+      const m = await evalCommand(withEnvBackend(o));
       if (o.json) process.stdout.write(`${JSON.stringify(m)}\n`);
       else process.stdout.write(`${m.split} (${m.count} positions): ${headline(m)}\n${formatByPosition(m)}`);
     });
@@ -89,9 +88,10 @@ export function program(): Command {
     .option('--quantize <type>', 'with --runtime onnx and a checkpoint: int8 weight products (dynamic quantization)')
     .option('--json', 'print one JSON object instead of streaming text')
     .action(async (o) => {
+      checkSampling(o);
       const write = o.json ? undefined : (t: string) => process.stdout.write(t);
       if (write && o.prompt) write(o.prompt);
-      const r = await sampleCommand({ ...o, ...(write ? { write } : {}) });
+      const r = await sampleCommand({ ...withEnvBackend(o), ...(write ? { write } : {}) });
       process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : '\n');
     });
 
@@ -181,10 +181,68 @@ export function program(): Command {
   return cli;
 }
 
+/** `STAIRCASE_BACKEND`, the default of `--backend` (documented in --help). */
+function envBackend(): string | undefined {
+  const v = process.env.STAIRCASE_BACKEND?.trim();
+  return v ? v : undefined;
+}
+
+function withEnvBackend<T extends { backend?: string }>(o: T): T {
+  const backend = o.backend ?? envBackend();
+  return backend ? { ...o, backend } : o;
+}
+
+/** The sampling flags, checked by the run config's own rules (one line each). */
+function checkSampling(o: { temperature?: number; topP?: number }): void {
+  if (o.temperature !== undefined && o.temperature < 0) throw new UsageError(`--temperature ${o.temperature}: expected ≥ 0 (0 = greedy)`);
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new UsageError(`--top-p ${o.topP}: expected a number in (0, 1] (1 = off)`);
+}
+
+/**
+ * Ctrl-C or SIGTERM: finish the step and save a checkpoint. A second one stops at once; the last
+ * complete checkpoint is intact (files are replaced atomically) and a later start removes the
+ * temporary file an interrupted write left.
+ */
+function stopOnSignals(): { stop: boolean } {
+  const signal = { stop: false };
+  const handler = (name: NodeJS.Signals) => {
+    if (signal.stop) {
+      process.stderr.write(`\n${name} again: stopping now without saving; the last complete checkpoint is intact\n`);
+      process.exit(130);
+    }
+    signal.stop = true;
+    process.stderr.write(`\n${name === 'SIGINT' ? 'Ctrl-C' : name}: finishing this step and saving a checkpoint... (again to stop at once)\n`);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return signal;
+}
+
 /** The by-position error rates of `eval --by-position`, a line per query index. */
 function formatByPosition(m: EvalMetrics): string {
   if (!m.byPosition) return '';
   return `error by query index within the episode:\n${m.byPosition.map((p) => `  ${String(p.index).padStart(3)}: ${(100 * p.errorRate).toFixed(2)}% of ${p.count}`).join('\n')}\n`;
+}
+
+const FS_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on the device: free some space',
+  EDQUOT: 'the disk quota is exceeded: free some space',
+  EROFS: 'the file system is read-only: write somewhere else (--out)',
+  EACCES: 'permission denied: fix the permissions or write somewhere else (--out)',
+  EPERM: 'operation not permitted: fix the permissions or write somewhere else (--out)',
+  EISDIR: 'it is a directory, not a file: give a file',
+  ENOTDIR: 'a part of the path is not a directory',
+};
+
+/** One line for a file-system failure (disk full, read-only, permissions), or undefined. */
+function describeFsError(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  const what = err && typeof err.code === 'string' ? FS_ERRORS[err.code] : undefined;
+  if (!what) return undefined;
+  const writing = ['ENOSPC', 'EDQUOT', 'EROFS'].includes(err.code!) || /write|open|rename|mkdir|copy/.test(err.syscall ?? '');
+  return `cannot ${err.syscall ?? 'write'} ${err.path ?? 'a file'}: ${what} (${err.code})${
+    writing ? '; files are replaced atomically, so the last complete checkpoint is intact (continue with --resume DIR)' : ''
+  }`;
 }
 
 /** Runs the CLI; a user's mistake prints one line and exits 1. */
@@ -194,6 +252,12 @@ export async function main(argv: string[]): Promise<void> {
   } catch (e) {
     if (isUserError(e)) {
       process.stderr.write(`staircase: ${e.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    const fsError = describeFsError(e);
+    if (fsError) {
+      process.stderr.write(`staircase: ${fsError}\n`);
       process.exitCode = 1;
       return;
     }

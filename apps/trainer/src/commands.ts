@@ -170,14 +170,18 @@ function samplingSettings(config: RunConfig, options: SampleOptions) {
 /** Decodes generated ids as they come, writing each new piece of text. */
 async function streamText(ids: AsyncIterable<number>, tokenizer: Tokenizer, prompt: string, write?: (text: string) => void) {
   const out: number[] = [];
-  let shown = '';
+  // Only the ids not shown yet are decoded (decoding everything per token made generation slow
+  // down as the text grew); a piece that ends inside a multi-byte character waits for the rest.
+  let pending: number[] = [];
   for await (const id of ids) {
     out.push(id);
-    // Decode the whole continuation so multi-byte characters appear once complete.
-    const text = tokenizer.decode(out);
-    if (text.startsWith(shown)) write?.(text.slice(shown.length));
-    shown = text;
+    pending.push(id);
+    const text = tokenizer.decode(pending);
+    if (text.endsWith('\uFFFD') && pending.length < 4) continue;
+    write?.(text);
+    pending = [];
   }
+  if (pending.length > 0) write?.(tokenizer.decode(pending));
   return { prompt, text: tokenizer.decode(out), ids: out };
 }
 

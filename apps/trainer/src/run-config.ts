@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseConfig } from '@staircase/core';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -69,6 +69,8 @@ export interface RunConfigSources {
   data?: string;
   steps?: number;
   backend?: string;
+  /** The backend when neither `backend` nor the file names one (the CLI passes `STAIRCASE_BACKEND`). */
+  defaultBackend?: string;
   /** `key=value` overrides with dotted keys, e.g. `model.dModel=64`; values parse as JSON when they can. */
   set?: readonly string[];
 }
@@ -76,6 +78,7 @@ export interface RunConfigSources {
 /** Reads a JSON or YAML run-config file. */
 export function readConfigFile(path: string): Record<string, unknown> {
   if (!existsSync(path)) throw new UsageError(`config file ${path} does not exist`);
+  if (statSync(path).isDirectory()) throw new UsageError(`config file ${path} is a directory; give a JSON or YAML file`);
   const text = readFileSync(path, 'utf8');
   let value: unknown;
   try {
@@ -95,6 +98,8 @@ export function applySet(target: Record<string, unknown>, assignment: string): v
   if (eq <= 0) throw new UsageError(`--set ${assignment}: expected key=value, e.g. --set model.dModel=64`);
   const path = assignment.slice(0, eq).split('.');
   if (path.some((p) => p === '')) throw new UsageError(`--set ${assignment}: empty key segment`);
+  const bad = path.find((p) => p === '__proto__' || p === 'constructor' || p === 'prototype');
+  if (bad) throw new UsageError(`--set ${assignment}: "${bad}" is not a config key`);
   const raw = assignment.slice(eq + 1);
   let value: unknown = raw;
   try {
@@ -138,7 +143,15 @@ export function resolveRunConfig(sources: RunConfigSources): RunConfig {
   config = merge(config, { preset: presetName, model: { kind } });
   if (sources.data) config = merge(config, { data: { spec: sources.data } });
   if (sources.steps !== undefined) config = merge(config, { train: { steps: sources.steps } });
-  if (sources.backend) config = merge(config, { backend: sources.backend });
+  const backend = sources.backend ?? (file.backend === undefined ? sources.defaultBackend : undefined);
+  if (backend) config = merge(config, { backend });
   for (const s of sources.set ?? []) applySet(config, s);
-  return parseConfig(runConfigSchema, config);
+  const parsed = parseConfig(runConfigSchema, config);
+  const t = parsed.train;
+  if (t.batch % (t.accumulation * t.workers) !== 0) {
+    throw new UsageError(
+      `train.batch ${t.batch} must be divisible by train.accumulation × train.workers (${t.accumulation} × ${t.workers}): every worker takes an equal share of every micro-batch`,
+    );
+  }
+  return parsed;
 }

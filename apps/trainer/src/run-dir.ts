@@ -1,7 +1,8 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Checkpoint, loadCheckpoint } from '@staircase/backend-tfjs';
 import { UsageError } from './errors.js';
+import { lockRunDir } from './run-lock.js';
 import { type RunConfig, runConfigSchema } from './run-config.js';
 import { parseConfig } from '@staircase/core';
 
@@ -23,13 +24,41 @@ export function writeAtomic(path: string, content: string): void {
   renameSync(tmp, path);
 }
 
-/** Creates a new run directory, refusing to reuse a non-empty one unless `force`. */
-export function createRunDir(dir: string, force: boolean): void {
+/** What a run writes: `--force` removes exactly these (and nothing else a directory holds). */
+const RUN_ENTRIES = ['config.json', 'metrics.jsonl', 'checkpoints', 'samples', 'plots'];
+
+/** Refuses a non-empty directory unless `force` (checked before anything is written). */
+export function checkRunDirFree(dir: string, force: boolean): void {
   if (existsSync(dir) && readdirSync(dir).length > 0 && !force) {
     throw new UsageError(`run directory ${dir} already exists and is not empty; pass --resume ${dir} to continue it, --force to overwrite, or another --out`);
   }
-  const f = runFiles(dir);
-  for (const d of [dir, f.checkpoints, f.samples, f.plots]) mkdirSync(d, { recursive: true });
+}
+
+/**
+ * Creates a new run directory and takes its lock. With `force`, an earlier run's files there are
+ * removed first, so that nothing of the old run (metrics, a best checkpoint) mixes with the new one.
+ *
+ * @returns a function that releases the lock.
+ */
+export function createRunDir(dir: string, force: boolean): () => void {
+  checkRunDirFree(dir, force);
+  mkdirSync(dir, { recursive: true });
+  const release = lockRunDir(dir);
+  try {
+    if (force) for (const entry of RUN_ENTRIES) rmSync(join(dir, entry), { recursive: true, force: true });
+    const f = runFiles(dir);
+    for (const d of [f.checkpoints, f.samples, f.plots]) mkdirSync(d, { recursive: true });
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return release;
+}
+
+/** Removes a run's files (those a run writes, nothing else), and the directory when that empties it. */
+export function removeRunFiles(dir: string): void {
+  for (const entry of RUN_ENTRIES) rmSync(join(dir, entry), { recursive: true, force: true });
+  if (existsSync(dir) && readdirSync(dir).filter((f) => f !== '.lock').length === 0) rmSync(dir, { recursive: true, force: true });
 }
 
 /** The run config saved in a run directory. */

@@ -7,8 +7,10 @@ import { UsageError } from './errors.js';
 import { type EvalMetrics, evaluateSplit, headline } from './evaluate.js';
 import { generate } from './generate.js';
 import { lineChartSvg } from './plots.js';
-import { type RunConfig, type RunConfigSources, resolveRunConfig } from './run-config.js';
-import { appendMetric, createRunDir, readMetrics, readRunConfig, runFiles, truncateMetrics, writeAtomic } from './run-dir.js';
+import { parseConfig } from '@staircase/core';
+import { type RunConfig, type RunConfigSources, resolveRunConfig, runConfigSchema } from './run-config.js';
+import { appendMetric, checkRunDirFree, createRunDir, removeRunFiles, readMetrics, readRunConfig, runFiles, truncateMetrics, writeAtomic } from './run-dir.js';
+import { lockRunDir, removeStaleTemps } from './run-lock.js';
 import { type Session, openSession } from './session.js';
 
 /** Raised when training cannot go on (diverged); the last good checkpoint is intact. */
@@ -21,6 +23,8 @@ export interface TrainOptions extends RunConfigSources {
   out?: string;
   resume?: string;
   force?: boolean;
+  /** With `resume` and a new `steps`: stretch the cosine schedule over the new length (default: keep the run's schedule). */
+  extendSchedule?: boolean;
   /** Where progress lines go. Default stderr. */
   log?: (line: string) => void;
   /** Print a sample at the end. Default true. */
@@ -49,23 +53,72 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let config: RunConfig;
   let dir: string;
   let checkpoint: Checkpoint | undefined;
+  let release = () => {};
   if (options.resume) {
     dir = options.resume;
+    refuseIgnoredFlags(options);
     config = readRunConfig(dir);
-    if (options.steps !== undefined) config = { ...config, train: { ...config.train, steps: options.steps } };
+    if (options.steps !== undefined && options.steps !== config.train.steps) {
+      // The learning-rate schedule stays the run's own unless asked: a longer run continues at the
+      // schedule's final rate instead of jumping back up a re-stretched cosine.
+      const schedule = options.extendSchedule ? options.steps : (config.train.scheduleSteps ?? config.train.steps);
+      config = { ...config, train: { ...config.train, steps: options.steps, scheduleSteps: schedule } };
+      log(
+        options.extendSchedule
+          ? `--extend-schedule: the cosine schedule now spans ${schedule} steps (the learning rate changes from the saved run's)`
+          : `steps ${options.steps}; the learning-rate schedule keeps its ${schedule} steps${options.steps > schedule ? ', then stays at its final rate' : ''} (--extend-schedule to stretch it)`,
+      );
+    } else if (options.extendSchedule) throw new UsageError('--extend-schedule needs --steps N (the new length of the run)');
+    if (options.backend) config = { ...config, backend: parseConfig(runConfigSchema.shape.backend, options.backend, 'backend') };
     const latest = runFiles(dir).latest;
     if (!existsSync(latest)) throw new UsageError(`cannot resume ${dir}: it has no checkpoint (${latest})`);
+    release = lockRunDir(dir);
+    removeStaleTemps(dir);
     checkpoint = await loadCheckpoint(latest);
   } else {
     config = resolveRunConfig(options);
     dir = options.out ?? join('runs', `${String(config.model.kind)}-${config.data.spec.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}`);
-    createRunDir(dir, options.force ?? false);
+    checkRunDirFree(dir, options.force ?? false);
   }
-  const session = await openSession(config, { tokenizer: checkpoint?.tokenizer as TokenizerJSON | undefined });
   try {
-    return await loop(session, dir, checkpoint, options, log);
+    // Data, model and backend are checked before a new directory is made, so a failed start leaves nothing.
+    const session = await openSession(config, { tokenizer: checkpoint?.tokenizer as TokenizerJSON | undefined });
+    try {
+      if (!options.resume) {
+        release = createRunDir(dir, options.force ?? false);
+        removeStaleTemps(dir);
+      }
+      try {
+        return await loop(session, dir, checkpoint, options, log);
+      } catch (e) {
+        // A new run that failed before its first checkpoint leaves nothing to resume: remove it, so
+        // that the same command can be run again.
+        if (!options.resume && !existsSync(runFiles(dir).latest)) removeRunFiles(dir);
+        throw e;
+      }
+    } finally {
+      session.close();
+    }
   } finally {
-    session.close();
+    release();
+  }
+}
+
+/** Flags that `--resume` would not apply (the run's saved config decides): refused, not ignored. */
+function refuseIgnoredFlags(options: TrainOptions): void {
+  const given = [
+    ['--config', options.file],
+    ['--preset', options.preset],
+    ['--model', options.model],
+    ['--data', options.data],
+    ['--out', options.out],
+    ['--force', options.force],
+    ['--set', options.set?.length ? options.set : undefined],
+  ].filter(([, v]) => v !== undefined && v !== false);
+  if (given.length > 0) {
+    throw new UsageError(
+      `--resume continues ${options.resume} with its saved config; ${given.map(([f]) => f).join(', ')} would not apply: drop ${given.length > 1 ? 'them' : 'it'} (only --steps and --backend can change on resume), or start a new run with --out`,
+    );
   }
 }
 
@@ -131,7 +184,9 @@ async function loop(session: Session, dir: string, checkpoint: Checkpoint | unde
       if (bad >= t.maxBadSteps) {
         bar?.stop();
         throw new TrainingStopped(
-          `training stopped: ${bad} consecutive non-finite losses at step ${trainer.stepCount + 1} (try a lower train.lr); the last good checkpoint is ${files.latest}`,
+          `training stopped: ${bad} consecutive non-finite losses at step ${trainer.stepCount + 1} (try a lower train.lr); ${
+            existsSync(files.latest) ? `the last good checkpoint is ${files.latest}` : `no checkpoint was written yet (the first is due at step ${t.checkpointEvery}): start again`
+          }`,
         );
       }
       continue;

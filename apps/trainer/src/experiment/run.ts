@@ -257,11 +257,17 @@ export async function runExperiment(file: string, options: RunExperimentOptions 
   const workers = Array.from({ length: Math.min(parallel, queue.length) }, async () => {
     for (let run = queue.shift(); run; run = queue.shift()) await one(run);
   });
-  const forward = () => {
+  // Ctrl-C reaches the children itself (one process group): they finish their step and save. A
+  // SIGTERM sent to this process alone is passed on once. Either way no new run starts.
+  const onInt = () => {
     signal.stop = true;
-    for (const c of children) c.kill('SIGINT');
   };
-  process.once('SIGINT', forward);
+  const forward = () => {
+    if (signal.stop) return;
+    signal.stop = true;
+    for (const c of children) c.kill('SIGTERM');
+  };
+  process.once('SIGINT', onInt);
   process.once('SIGTERM', forward);
   try {
     await Promise.all(workers);
@@ -271,7 +277,7 @@ export async function runExperiment(file: string, options: RunExperimentOptions 
   } finally {
     clearInterval(timer);
     bars?.stop();
-    process.off('SIGINT', forward);
+    process.off('SIGINT', onInt);
     process.off('SIGTERM', forward);
   }
   if (signal.stop) log(`experiment ${exp.name}: interrupted; run the same command again to continue`);

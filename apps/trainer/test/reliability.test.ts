@@ -1,0 +1,151 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, cli, quickData, tmp } from './helpers.js';
+
+const tiny = ['--preset', 'tiny', '--data', 'random-walk', ...quickData];
+const records = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { step: number; split?: string });
+const oneLine = (stderr: string) => stderr.trim().split('\n');
+
+describe('run directories', () => {
+  it('a second writer is refused while the first runs; SIGTERM saves like Ctrl-C; a stale lock is taken over', async () => {
+    const dir = join(tmp('lock'), 'run');
+    expect((await cli(['train', ...tiny, '--steps', '4', '--out', dir])).code).toBe(0);
+    const first = spawn(process.execPath, [CLI, 'train', '--resume', dir, '--steps', '100000']);
+    let stderr = '';
+    first.stderr.on('data', (d) => (stderr += d));
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (/resumed at step 4/.test(stderr)) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 20);
+    });
+    const second = await cli(['train', '--resume', dir, '--steps', '100000']);
+    expect(second.code).toBe(1);
+    expect(oneLine(second.stderr)).toEqual([expect.stringMatching(/is being written by another staircase process \(PID \d+\)/)]);
+    const forced = await cli(['train', ...tiny, '--steps', '4', '--out', dir, '--force']);
+    expect(forced.code).toBe(1);
+    expect(forced.stderr).toMatch(/being written by another staircase process/);
+    const code = await new Promise<number | null>((resolve) => {
+      first.on('exit', resolve);
+      first.kill('SIGTERM');
+    });
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/SIGTERM: finishing this step and saving a checkpoint/);
+    expect(existsSync(join(dir, '.lock'))).toBe(false);
+    const saved = Math.max(...records(dir).map((r) => r.step));
+    expect(saved).toBeGreaterThan(4);
+
+    // A lock left by a killed process, and a temp file of an interrupted write: both cleaned up.
+    writeFileSync(join(dir, '.lock'), '999999999\n');
+    writeFileSync(join(dir, 'checkpoints', 'latest.ckpt.tmp-999999999'), 'half');
+    const resumed = await cli(['train', '--resume', dir, '--steps', String(saved + 2)]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(readdirSync(join(dir, 'checkpoints')).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('--force starts from an empty run: nothing of the old run is kept', async () => {
+    const dir = join(tmp('force'), 'run');
+    expect((await cli(['train', ...tiny, '--steps', '12', '--out', dir])).code).toBe(0);
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    const again = await cli(['train', ...tiny, '--steps', '3', '--set', 'train.evalEvery=100', '--out', dir, '--force']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(Math.max(...records(dir).map((r) => r.step))).toBe(3);
+    expect(records(dir).filter((r) => r.split === 'train')).toHaveLength(3);
+    expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('mine'); // not a run file: left alone
+  });
+
+  it('a failed start leaves no directory behind', async () => {
+    const root = tmp('failed');
+    for (const bad of [['--set', 'model.dModel=33'], ['--data', 'text:/does/not/exist'], ['--backend', 'nothing'], ['--workers', '3'], ['--config', root]]) {
+      const dir = join(root, 'run');
+      const r = await cli(['train', ...tiny, '--steps', '2', '--out', dir, ...bad]);
+      expect(r.code, bad.join(' ')).toBe(1);
+      expect(oneLine(r.stderr), bad.join(' ')).toHaveLength(1);
+      expect(existsSync(dir), bad.join(' ')).toBe(false);
+    }
+  });
+
+  it('a run that diverges before its first checkpoint says so instead of naming a missing file', async () => {
+    const dir = join(tmp('diverge'), 'run');
+    const r = await cli(['train', ...tiny, '--steps', '20', '--out', dir, '--set', 'train.lr=1e38', '--set', 'train.clipNorm=0', '--set', 'train.maxBadSteps=1', '--set', 'train.checkpointEvery=1000']);
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr).at(-1)).toMatch(/training stopped: .*no checkpoint was written yet/);
+    expect(existsSync(dir)).toBe(false); // nothing to resume: the same command can run again
+  });
+});
+
+describe('flags that would be silently wrong', () => {
+  it('--resume refuses flags it would not apply', async () => {
+    const dir = join(tmp('resume-flags'), 'run');
+    expect((await cli(['train', ...tiny, '--steps', '2', '--out', dir])).code).toBe(0);
+    for (const extra of [['--set', 'train.lr=0.5'], ['--data', 'brown'], ['--model', 'ladder'], ['--preset', 'small']]) {
+      const r = await cli(['train', '--resume', dir, ...extra]);
+      expect(r.code, extra.join(' ')).toBe(1);
+      expect(oneLine(r.stderr)).toEqual([expect.stringMatching(new RegExp(`${extra[0]} would not apply: drop it`))]);
+    }
+  });
+
+  it('--resume --steps keeps the learning-rate schedule unless --extend-schedule', async () => {
+    const root = tmp('schedule');
+    const lrs = (dir: string) =>
+      (readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) as { split?: string; lr: number }[])
+        .filter((r) => r.split === 'train')
+        .map((r) => r.lr);
+    const args = [...tiny, '--set', 'train.warmupSteps=1'];
+    expect((await cli(['train', ...args, '--steps', '8', '--out', join(root, 'straight')])).code).toBe(0);
+    for (const name of ['kept', 'extended']) expect((await cli(['train', ...args, '--steps', '4', '--out', join(root, name)])).code).toBe(0);
+    const kept = await cli(['train', '--resume', join(root, 'kept'), '--steps', '8']);
+    expect(kept.stderr).toMatch(/the learning-rate schedule keeps its 4 steps, then stays at its final rate/);
+    // Past its end the cosine stays at its floor (lr × minLrRatio), below the last scheduled rate.
+    const after = lrs(join(root, 'kept')).slice(4);
+    expect(after).toEqual([after[0], after[0], after[0], after[0]]);
+    expect(after[0]).toBeLessThan(lrs(join(root, 'kept'))[3]!);
+    const extended = await cli(['train', '--resume', join(root, 'extended'), '--steps', '8', '--extend-schedule']);
+    expect(extended.code, extended.stderr).toBe(0);
+    expect(lrs(join(root, 'extended')).slice(4)).toEqual(lrs(join(root, 'straight')).slice(4));
+    const alone = await cli(['train', '--resume', join(root, 'extended'), '--extend-schedule']);
+    expect(oneLine(alone.stderr)).toEqual([expect.stringMatching(/--extend-schedule needs --steps N/)]);
+  });
+
+  it('sampling and evaluation flags are validated', async () => {
+    const dir = join(tmp('sample-flags'), 'run');
+    expect((await cli(['train', '--preset', 'tiny', '--data', 'brown', ...quickData, '--steps', '2', '--out', dir])).code).toBe(0);
+    for (const [args, message] of [
+      [['sample', '--run', dir, '--temperature', '-1'], /--temperature -1: expected ≥ 0/],
+      [['sample', '--run', dir, '--top-p', '0'], /--top-p 0: expected a number in \(0, 1\]/],
+      [['sample', '--run', dir, '--top-p', '2'], /--top-p 2: expected a number in \(0, 1\]/],
+      [['eval', '--run', dir, '--max-batches', '0'], /--max-batches 0: expected at least 1/],
+      [['train', ...tiny, '--set', '__proto__.x=1', '--out', join(dir, 'x')], /"__proto__" is not a config key/],
+    ] as const) {
+      const r = await cli([...args]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(oneLine(r.stderr)).toEqual([expect.stringMatching(message)]);
+    }
+    // Streamed text is exactly the generated text (pieces decoded as they complete).
+    const json = JSON.parse((await cli(['sample', '--run', dir, '--prompt', 'Thé ', '--tokens', '40', '--seed', '3', '--json'])).stdout);
+    const streamed = await cli(['sample', '--run', dir, '--prompt', 'Thé ', '--tokens', '40', '--seed', '3']);
+    expect(streamed.stdout).toBe(`Thé ${json.text}\n`);
+  });
+
+  it('STAIRCASE_BACKEND is the default backend; a config or flag that names one wins', async () => {
+    const root = tmp('env-backend');
+    const args = ['--preset', 'tiny', '--data', 'random-walk', '--set', 'data.episodes={"train":20,"valid":4,"test":4}', '--steps', '1'];
+    const a = await cli(['train', ...args, '--out', join(root, 'a')], { STAIRCASE_BACKEND: 'cpu' });
+    expect(a.code, a.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(root, 'a', 'config.json'), 'utf8')).backend).toBe('cpu');
+    expect(a.stderr).toMatch(/backend: cpu/);
+    const b = await cli(['train', ...args, '--out', join(root, 'b')], { STAIRCASE_BACKEND: 'bogus' });
+    expect(b.code).toBe(1);
+    expect(oneLine(b.stderr)).toEqual([expect.stringMatching(/backend: got "bogus", expected one of/)]);
+    const c = await cli(['train', ...args, '--backend', 'cpu', '--out', join(root, 'c')], { STAIRCASE_BACKEND: 'bogus' });
+    expect(c.code, c.stderr).toBe(0);
+  });
+});
