@@ -112,6 +112,8 @@ export async function reportExperiment(file: string, options: ReportOptions = {}
       `seeds ${exp.spec.seeds.join(', ')}. Final scores: the final checkpoint on whole splits.`,
     '',
   );
+  const own = Object.entries(exp.spec.models).filter(([, f]) => f.train !== undefined);
+  if (own.length > 0) lines.push(`Training settings of their own: ${own.map(([m, f]) => `\`${m}\` ${JSON.stringify(f.train)}`).join('; ')}.`, '');
   if (summaries.length > 0) {
     lines.push(
       `| model | kind | parameters | layer applications / token | tokens seen | ${exp.spec.splits.map((s) => `${s} ${metricName}`).join(' | ')} | seeds | wall time / run |`,

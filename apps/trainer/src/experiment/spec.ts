@@ -34,7 +34,11 @@ export const experimentSchema = z.strictObject({
   data: z.record(z.string(), z.unknown()),
   /** A run config's `train` section: the budget every model shares (`seed` comes from `seeds`). */
   train: z.record(z.string(), z.unknown()).default({}),
-  /** Model name → a run config's `model` section (`kind` and the fields that differ from the preset). */
+  /**
+   * Model name → a run config's `model` section (`kind` and the fields that differ from the preset),
+   * optionally with a `train` section of its own that overrides the shared budget for that model
+   * (for sweeps of training settings; a fair comparison leaves it out).
+   */
   models: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" or "-"'), z.record(z.string(), z.unknown())),
   seeds: z.array(z.number().int().min(0)).min(1).default([0, 1, 2]),
   /** The training backend of every run (default `auto`). */
@@ -95,14 +99,18 @@ export function loadExperiment(file: string, options: LoadExperimentOptions = {}
   const runsDir = options.runsDir ?? join('runs', 'experiments');
   const runs: PlannedRun[] = [];
   for (const model of names) {
-    const fields = spec.models[model]!;
+    const { train: ownTrain, ...fields } = spec.models[model]!;
+    if (ownTrain !== undefined && (ownTrain === null || typeof ownTrain !== 'object' || Array.isArray(ownTrain))) {
+      throw new ConfigError(`${file}.models.${model}.train: expected a section of train settings, e.g. { lr: 0.002 }`);
+    }
+    if (ownTrain && 'seed' in ownTrain) throw new ConfigError(`${file}.models.${model}.train.seed: set the seeds with "seeds: [0, 1, 2]", not train.seed`);
     const kind = fields.kind;
     if (typeof kind !== 'string') throw new ConfigError(`${file}.models.${model}.kind: missing; one of ${kinds.join(', ')}`);
     if (!kinds.includes(kind)) throw new ConfigError(`${file}.models.${model}.kind: unknown model kind "${kind}"; one of ${kinds.join(', ')}`);
     if (options.only && !options.only.includes(model)) continue;
     for (const seed of seeds) {
       const config = resolveRunConfig({
-        values: { preset: spec.preset, model: fields, data: spec.data, train: { ...spec.train, seed }, ...(spec.backend ? { backend: spec.backend } : {}) },
+        values: { preset: spec.preset, model: fields, data: spec.data, train: { ...spec.train, ...(ownTrain as object | undefined), seed }, ...(spec.backend ? { backend: spec.backend } : {}) },
         preset: spec.preset,
       });
       runs.push({ model, seed, dir: join(runsDir, name, model, `seed-${seed}`), config });
