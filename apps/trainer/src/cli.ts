@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { evalCommand, headline, infoCommand, sampleCommand } from './commands.js';
 import { addBenchOptions, wholeNumber } from './bench-options.js';
@@ -76,6 +77,7 @@ export function program(): Command {
     .option('--run <dir>', 'run directory (uses its best checkpoint)')
     .option('--checkpoint <file>', 'a checkpoint file')
     .option('--prompt <text>', 'text to continue')
+    .option('--prompt-file <file>', 'read the text to continue from a file (for long prompts)')
     .option('--tokens <n>', 'tokens to generate', integer)
     .option('--temperature <t>', '0 = greedy', number)
     .option('--top-k <k>', 'keep the k most likely tokens (0 = all)', integer)
@@ -89,8 +91,13 @@ export function program(): Command {
     .option('--json', 'print one JSON object instead of streaming text')
     .action(async (o) => {
       checkSampling(o);
+      if (o.promptFile !== undefined) {
+        if (o.prompt !== undefined) throw new UsageError('give --prompt or --prompt-file, not both');
+        if (!existsSync(o.promptFile) || statSync(o.promptFile).isDirectory()) throw new UsageError(`--prompt-file ${o.promptFile}: no such file`);
+        o.prompt = readFileSync(o.promptFile, 'utf8');
+        delete o.promptFile;
+      }
       const write = o.json ? undefined : (t: string) => process.stdout.write(t);
-      if (write && o.prompt) write(o.prompt);
       const r = await sampleCommand({ ...withEnvBackend(o), ...(write ? { write } : {}) });
       process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : '\n');
     });

@@ -116,6 +116,7 @@ export async function sampleCommand(options: SampleOptions): Promise<{ prompt: s
     const settings = samplingSettings(session.config, options);
     const count = options.tokens ?? session.config.sample.tokens;
     if (session.dataset.labelled) {
+      warnPromptIgnored(options);
       const step = tfjsStep(session);
       try {
         return await labelEpisode(session.dataset, (token) => step.next([token]), count, options.write);
@@ -136,6 +137,7 @@ async function sampleOnnx(options: SampleOptions): Promise<{ prompt: string; tex
     const settings = samplingSettings(config, options);
     const count = options.tokens ?? config.sample.tokens;
     if (isTaskSpec(config.data.spec)) {
+      warnPromptIgnored(options);
       const dataset = await openRunData(config, tokenizer, options.data);
       try {
         const stream = model.stream(1, 'step');
@@ -149,6 +151,10 @@ async function sampleOnnx(options: SampleOptions): Promise<{ prompt: string; tex
   } finally {
     await model.release();
   }
+}
+
+function warnPromptIgnored(options: SampleOptions): void {
+  if (options.prompt) process.stderr.write('staircase: --prompt is ignored for a labelled task: sample streams a test episode and shows the predicted labels\n');
 }
 
 /** The labelled state-tracking tasks (their episodes are generated, so opening them is cheap). */
@@ -169,6 +175,7 @@ function samplingSettings(config: RunConfig, options: SampleOptions) {
 
 /** Decodes generated ids as they come, writing each new piece of text. */
 async function streamText(ids: AsyncIterable<number>, tokenizer: Tokenizer, prompt: string, write?: (text: string) => void) {
+  if (prompt) write?.(prompt);
   const out: number[] = [];
   // Only the ids not shown yet are decoded (decoding everything per token made generation slow
   // down as the text grew); a piece that ends inside a multi-byte character waits for the rest.

@@ -9,18 +9,27 @@ import type { Session } from './session.js';
 export function tfjsStep(session: Session): { next: (input: readonly number[]) => Promise<Float32Array>; dispose: () => void } {
   const { trainer, model } = session;
   const { tf, ops } = trainer;
+  // A long input (a prompt) goes through in segments of the training length: the models give the
+  // same outputs however a sequence is cut, and memory stays flat in the input's length.
+  const segment = Math.max(1, session.config.train.length);
   let state: ModelState<Tensor> | null = null;
   const next = async (input: readonly number[]) => {
-    const previous: ModelState<Tensor> | null = state;
-    const out = tf.tidy(() => {
-      const { logits, state: s } = model.forward(ops, trainer.params, ops.constantInt(input, [1, input.length]), previous);
-      const last = tf.slice(logits, [0, input.length - 1, 0], [1, 1, -1]);
-      return { last, s: s as unknown as Tensor };
-    });
-    state = out.s as unknown as ModelState<Tensor>;
-    disposeReplaced(previous, state);
-    const values = (await out.last.data()) as Float32Array;
-    out.last.dispose();
+    let last: Tensor | null = null;
+    for (let at = 0; at < input.length; at += segment) {
+      const piece = input.slice(at, at + segment);
+      const previous: ModelState<Tensor> | null = state;
+      const out = tf.tidy(() => {
+        const { logits, state: s } = model.forward(ops, trainer.params, ops.constantInt(piece, [1, piece.length]), previous);
+        return { last: tf.slice(logits, [0, piece.length - 1, 0], [1, 1, -1]), s: s as unknown as Tensor };
+      });
+      state = out.s as unknown as ModelState<Tensor>;
+      disposeReplaced(previous, state);
+      last?.dispose();
+      last = out.last;
+    }
+    if (!last) throw new Error('tfjsStep: empty input');
+    const values = (await last.data()) as Float32Array;
+    last.dispose();
     return values;
   };
   return { next, dispose: () => disposeReplaced(state, null) };

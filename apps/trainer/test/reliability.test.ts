@@ -135,6 +135,26 @@ describe('flags that would be silently wrong', () => {
     expect(streamed.stdout).toBe(`Thé ${json.text}\n`);
   });
 
+  it('a prompt of thousands of words: one line for onnxruntime-node, --prompt-file works on every runtime', async () => {
+    const root = tmp('long-prompt');
+    const dir = join(root, 'run');
+    expect((await cli(['train', '--preset', 'tiny', '--model', 'transformer-xl', '--data', 'brown', ...quickData, '--steps', '2', '--out', dir])).code).toBe(0);
+    const prompt = 'The '.repeat(8000);
+    const refused = await cli(['sample', '--run', dir, '--runtime', 'onnx', '--device', 'cpu', '--prompt', prompt, '--tokens', '1']);
+    expect(refused.code).toBe(1);
+    expect(oneLine(refused.stderr)).toEqual([expect.stringMatching(/crashes onnxruntime-node as it starts; pass a long prompt with --prompt-file FILE/)]);
+    const file = join(root, 'prompt.txt');
+    writeFileSync(file, 'The '.repeat(1000)); // 4 000 tokens: many segments on TF.js, many runs on ONNX Runtime
+    const greedy = ['--tokens', '3', '--temperature', '0', '--json'];
+    const onnx = await cli(['sample', '--run', dir, '--runtime', 'onnx', '--device', 'cpu', '--prompt-file', file, ...greedy]);
+    expect(onnx.code, onnx.stderr).toBe(0);
+    const tfjs = await cli(['sample', '--run', dir, '--prompt-file', file, ...greedy]);
+    expect(tfjs.code, tfjs.stderr).toBe(0);
+    expect(JSON.parse(tfjs.stdout).ids).toEqual(JSON.parse(onnx.stdout).ids);
+    const both = await cli(['sample', '--run', dir, '--prompt', 'a', '--prompt-file', file]);
+    expect(oneLine(both.stderr)).toEqual(['staircase: give --prompt or --prompt-file, not both']);
+  });
+
   it('STAIRCASE_BACKEND is the default backend; a config or flag that names one wins', async () => {
     const root = tmp('env-backend');
     const args = ['--preset', 'tiny', '--data', 'random-walk', '--set', 'data.episodes={"train":20,"valid":4,"test":4}', '--steps', '1'];
