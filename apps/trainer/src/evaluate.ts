@@ -61,11 +61,11 @@ export function tallyFor(dataset: Dataset, split: DataSplit, options: EvalOption
  * Evaluates the session's weights on `split` with the models' carried state (the same way they
  * are trained): the whole split once, unless `maxBatches` caps it (periodic evaluation).
  */
-export function evaluateSplit(
+export async function evaluateSplit(
   session: Session,
   split: DataSplit,
   options: EvalOptions,
-): EvalMetrics {
+): Promise<EvalMetrics> {
   const { trainer, model, dataset } = session;
   const { tf, ops } = trainer;
   const batcher = split.evalBatcher({ batch: options.batch, length: options.length });
@@ -84,8 +84,9 @@ export function evaluateSplit(
       const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor(b.targets, [b.batch, b.length], 'int32'), logits.shape[2]!)), -1);
       return { picked, argmax: tf.argMax(logits, -1), state: s as unknown as Tensor };
     });
-    const picked = out.picked.dataSync();
-    const argmax = out.argmax.dataSync();
+    // Asynchronous reads: WebGPU in Node has no synchronous read-back (it needs OffscreenCanvas).
+    const picked = await out.picked.data();
+    const argmax = await out.argmax.data();
     tf.dispose([out.picked, out.argmax]);
     state = out.state as unknown as ModelState<Tensor>;
     disposeReplaced(previous, state);

@@ -201,7 +201,7 @@ async function loop(session: Session, dir: string, checkpoint: Checkpoint | unde
       log(`step ${r.step}/${t.steps} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} ${tps} tok/s`);
     }
     if (r.step % t.evalEvery === 0 && r.step < t.steps) {
-      const m = evaluate(t.evalBatches);
+      const m = await evaluate(t.evalBatches);
       appendMetric(dir, { step: r.step, ...m });
       if (!bar) log(`step ${r.step} valid ${headline(m)}`);
       if (m.loss < best) {
@@ -218,7 +218,7 @@ async function loop(session: Session, dir: string, checkpoint: Checkpoint | unde
     await plots(dir, session);
     return { dir, steps: trainer.stepCount, losses, interrupted };
   }
-  const valid = evaluate(t.evalBatches);
+  const valid = await evaluate(t.evalBatches);
   appendMetric(dir, { step: trainer.stepCount, ...valid });
   if (valid.loss < best) {
     best = valid.loss;

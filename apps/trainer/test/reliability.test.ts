@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BackendUnavailableError, selectBackend } from '@staircase/backend-tfjs';
 import { describe, expect, it } from 'vitest';
 import { CLI, cli, quickData, tmp } from './helpers.js';
 
@@ -167,5 +168,27 @@ describe('flags that would be silently wrong', () => {
     expect(oneLine(b.stderr)).toEqual([expect.stringMatching(/backend: got "bogus", expected one of/)]);
     const c = await cli(['train', ...args, '--backend', 'cpu', '--out', join(root, 'c')], { STAIRCASE_BACKEND: 'bogus' });
     expect(c.code, c.stderr).toBe(0);
+  });
+});
+
+describe('train on WebGPU in Node', () => {
+  it('trains and evaluates (asynchronous reads), the validation loss within 1e-3 of the CPU backend', async (ctx) => {
+    try {
+      await selectBackend({ backend: 'webgpu' });
+    } catch (e) {
+      if (!(e instanceof BackendUnavailableError)) throw e;
+      ctx.skip(`WebGPU unavailable here — ${e.message}`);
+      return;
+    }
+    const root = tmp('webgpu-train');
+    const args = ['train', '--preset', 'tiny', '--data', 'random-walk', '--set', 'data.episodes={"train":20,"valid":4,"test":4}', '--set', 'train.evalBatches=1', '--steps', '2'];
+    const gpu = await cli([...args, '--backend', 'webgpu', '--out', join(root, 'gpu')]);
+    expect(gpu.code, gpu.stderr).toBe(0);
+    const cpu = await cli([...args, '--backend', 'cpu', '--out', join(root, 'cpu')]);
+    expect(cpu.code, cpu.stderr).toBe(0);
+    const valid = (dir: string) => records(dir).filter((r) => r.split === 'valid').map((r) => (r as unknown as { loss: number }).loss);
+    const [g, c] = [valid(join(root, 'gpu')), valid(join(root, 'cpu'))];
+    expect(g).toHaveLength(1);
+    expect(Math.abs(g[0]! - c[0]!)).toBeLessThan(1e-3);
   });
 });
