@@ -165,7 +165,10 @@ export function program(): Command {
         ...(o.only ? { only: String(o.only).split(',').map((s: string) => s.trim()) } : {}),
         ...(o.seeds ? { seeds: parseSeeds(o.seeds) } : {}),
       });
-      process.stdout.write(`${summaries.length} runs finished; write the report with: staircase experiment report ${file}\n`);
+      if (signal.stop) {
+        process.stdout.write(`interrupted (${summaries.length} runs finished); run the same command again to continue\n`);
+        process.exitCode = 130;
+      } else process.stdout.write(`${summaries.length} runs finished; write the report with: staircase experiment report ${file}\n`);
     });
   experiment
     .command('report <file>')
@@ -212,12 +215,17 @@ function checkSampling(o: { temperature?: number; topP?: number }): void {
  */
 function stopOnSignals(): { stop: boolean } {
   const signal = { stop: false };
+  let first = 0;
   const handler = (name: NodeJS.Signals) => {
+    // The same stop often arrives twice at once (from the terminal or a process-group kill, and
+    // from an `experiment run` parent passing it on): one within a second counts once.
+    if (signal.stop && Date.now() - first < 1000) return;
     if (signal.stop) {
       process.stderr.write(`\n${name} again: stopping now without saving; the last complete checkpoint is intact\n`);
       process.exit(130);
     }
     signal.stop = true;
+    first = Date.now();
     process.stderr.write(`\n${name === 'SIGINT' ? 'Ctrl-C' : name}: finishing this step and saving a checkpoint... (again to stop at once)\n`);
   };
   process.on('SIGINT', handler);
@@ -239,6 +247,7 @@ const FS_ERRORS: Record<string, string> = {
   EPERM: 'operation not permitted: fix the permissions or write somewhere else (--out)',
   EISDIR: 'it is a directory, not a file: give a file',
   ENOTDIR: 'a part of the path is not a directory',
+  ENOENT: 'no such file or directory: check the path',
 };
 
 /** One line for a file-system failure (disk full, read-only, permissions), or undefined. */
@@ -246,7 +255,7 @@ function describeFsError(e: unknown): string | undefined {
   const err = e as NodeJS.ErrnoException;
   const what = err && typeof err.code === 'string' ? FS_ERRORS[err.code] : undefined;
   if (!what) return undefined;
-  const writing = ['ENOSPC', 'EDQUOT', 'EROFS'].includes(err.code!) || /write|open|rename|mkdir|copy/.test(err.syscall ?? '');
+  const writing = ['ENOSPC', 'EDQUOT', 'EROFS'].includes(err.code!) || /write|rename|mkdir|copy/.test(err.syscall ?? '');
   return `cannot ${err.syscall ?? 'write'} ${err.path ?? 'a file'}: ${what} (${err.code})${
     writing ? '; files are replaced atomically, so the last complete checkpoint is intact (continue with --resume DIR)' : ''
   }`;

@@ -68,7 +68,7 @@ export async function evalCommand(
   const session = await openTrained(options);
   try {
     const t = session.config.train;
-    return evaluateSplit(session, session.dataset.splits[split], {
+    return await evaluateSplit(session, session.dataset.splits[split], {
       batch: t.batch,
       length: t.length,
       ...(options.maxBatches ? { maxBatches: options.maxBatches } : {}),

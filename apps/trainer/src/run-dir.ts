@@ -91,9 +91,12 @@ export function readMetrics(dir: string, upToStep = Number.POSITIVE_INFINITY): R
   return records.filter((r) => Number(r.step) <= upToStep);
 }
 
-/** Keeps only the metrics up to `step`, so a resumed run continues the file without duplicates. */
-export function truncateMetrics(dir: string, step: number): void {
-  const kept = readMetrics(dir, step);
+/**
+ * Keeps only the metrics up to `step`, so a resumed run continues the file without duplicates;
+ * `dropValidAtStep` also drops the validation record at `step` (a finished run's final one).
+ */
+export function truncateMetrics(dir: string, step: number, dropValidAtStep = false): void {
+  const kept = readMetrics(dir, step).filter((r) => !(dropValidAtStep && r.split === 'valid' && Number(r.step) === step));
   writeAtomic(runFiles(dir).metrics, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
 }
 

@@ -30,6 +30,7 @@ export function lockRunDir(dir: string): () => void {
       const release = () => {
         if (!held) return;
         held = false;
+        process.off('exit', release);
         try {
           if (readFileSync(path, 'utf8').trim() === String(process.pid)) rmSync(path, { force: true });
         } catch {

@@ -58,7 +58,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     dir = options.resume;
     refuseIgnoredFlags(options);
     config = readRunConfig(dir);
-    if (options.steps !== undefined && options.steps !== config.train.steps) {
+    if (options.steps !== undefined && (options.steps !== config.train.steps || options.extendSchedule)) {
       // The learning-rate schedule stays the run's own unless asked: a longer run continues at the
       // schedule's final rate instead of jumping back up a re-stretched cosine.
       const schedule = options.extendSchedule ? options.steps : (config.train.scheduleSteps ?? config.train.steps);
@@ -73,8 +73,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const latest = runFiles(dir).latest;
     if (!existsSync(latest)) throw new UsageError(`cannot resume ${dir}: it has no checkpoint (${latest})`);
     release = lockRunDir(dir);
-    removeStaleTemps(dir);
-    checkpoint = await loadCheckpoint(latest);
+    try {
+      removeStaleTemps(dir);
+      checkpoint = await loadCheckpoint(latest);
+    } catch (e) {
+      release();
+      throw e;
+    }
   } else {
     config = resolveRunConfig(options);
     dir = options.out ?? join('runs', `${String(config.model.kind)}-${config.data.spec.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}`);
@@ -137,7 +142,8 @@ async function loop(session: Session, dir: string, checkpoint: Checkpoint | unde
   if (checkpoint) {
     trainer.restore(checkpoint);
     best = Number((checkpoint.metadata as { bestValid?: number } | undefined)?.bestValid ?? best);
-    truncateMetrics(dir, checkpoint.step);
+    // Resuming a finished run evaluates its end again: drop the record that will be rewritten.
+    truncateMetrics(dir, checkpoint.step, checkpoint.step >= t.steps);
     log(`resumed at step ${checkpoint.step}`);
   }
   const batcher = dataset.splits.train.batcher({

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDataset } from '@staircase/data';
@@ -75,6 +75,13 @@ describe('staircase experiment', () => {
     // Finished runs are skipped.
     const again = await cli(['experiment', 'run', file, '--runs', join(dir, 'b')]);
     expect(again.stderr).toMatch(/4 runs \(4 done, 0 to resume, 0 new\)/);
+
+    // A run trained to the end but not scored (stopped in between) is scored, not trained again.
+    rmSync(join(dir, 'b', 'tiny', 'xl', 'seed-0', 'summary.json'));
+    const rescored = await cli(['experiment', 'run', file, '--runs', join(dir, 'b')]);
+    expect(rescored.code, rescored.stderr).toBe(0);
+    expect(rescored.stderr).toMatch(/xl\/seed-0: trained; scoring/);
+    expect(comparable(join(dir, 'b'), 'xl', 0)).toEqual(comparable(join(dir, 'a'), 'xl', 0));
 
     // A run directory is an ordinary run.
     const ev = await cli(['eval', '--run', join(dir, 'b', 'tiny', 'stair', 'seed-0'), '--split', 'test', '--json']);
@@ -171,6 +178,7 @@ describe('staircase experiment', () => {
     for (const [args, message] of [
       [['--only', 'xl,big'], /--only big: .* has no model "big"; its models are xl, stair/],
       [['--seeds', '0,x'], /--seeds 0,x: expected whole numbers/],
+      [['--seeds', '1,1'], /--seeds 1,1: repeats a seed/],
       [['--parallel', '0'], /--parallel 0: expected a whole number ≥ 1/],
     ] as const) {
       const r = await cli(['experiment', 'run', file, '--runs', dir, ...args]);

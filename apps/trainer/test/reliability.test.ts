@@ -94,6 +94,13 @@ describe('flags that would be silently wrong', () => {
     }
   });
 
+  it('resuming a finished run does not add a second final validation record', async () => {
+    const dir = join(tmp('finished'), 'run');
+    expect((await cli(['train', ...tiny, '--steps', '4', '--out', dir])).code).toBe(0);
+    for (let i = 0; i < 2; i++) expect((await cli(['train', '--resume', dir])).code).toBe(0);
+    expect(records(dir).filter((r) => r.split === 'valid' && r.step === 4)).toHaveLength(1);
+  });
+
   it('--resume --steps keeps the learning-rate schedule unless --extend-schedule', async () => {
     const root = tmp('schedule');
     const lrs = (dir: string) =>

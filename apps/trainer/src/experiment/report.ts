@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import type { EvalMetrics } from '../evaluate.js';
 import { type BandPoint, bandChartSvg } from '../plots.js';
 import { readMetrics, writeAtomic } from '../run-dir.js';
-import { type RunSummary, readSummary } from './run.js';
+import { type RunSummary, readJsonFile, readSummary, sameRun } from './run.js';
 import { type Experiment, type LoadExperimentOptions, loadExperiment } from './spec.js';
 
 /** Options of {@link reportExperiment}. */
@@ -56,10 +56,7 @@ function bands(series: string, runs: { x: number; y: number }[][]): BandPoint[] 
 
 /** A summary from a run directory, else the copy an earlier report committed. */
 function findSummary(exp: Experiment, dir: string, outDir: string, model: string, seed: number): RunSummary | undefined {
-  const fromRun = readSummary(dir);
-  if (fromRun) return fromRun;
-  const copy = join(outDir, exp.name, 'runs', `${model}-seed-${seed}.json`);
-  return existsSync(copy) ? (JSON.parse(readFileSync(copy, 'utf8')) as RunSummary) : undefined;
+  return readSummary(dir) ?? readJsonFile<RunSummary>(join(outDir, exp.name, 'runs', `${model}-seed-${seed}.json`));
 }
 
 /**
@@ -78,14 +75,18 @@ export async function reportExperiment(file: string, options: ReportOptions = {}
   const files: string[] = [];
   const missing: ReportResult['missing'] = [];
   const summaries: RunSummary[] = [];
+  const stale: string[] = [];
   for (const run of exp.runs) {
-    const s = findSummary(exp, run.dir, outDir, run.model, run.seed);
+    const found = findSummary(exp, run.dir, outDir, run.model, run.seed);
+    // A summary of another config (the file was edited since) is not this experiment's result.
+    const s = found && sameRun(found.config, run.config) ? found : undefined;
+    if (found && !s) stale.push(`${run.model} seed ${run.seed}`);
     if (s) {
       summaries.push(s);
       const copy = join(assets, 'runs', `${run.model}-seed-${run.seed}.json`);
       writeAtomic(copy, `${JSON.stringify(s, null, 2)}\n`);
       files.push(copy);
-    } else {
+    } else if (!found) {
       const steps = readMetrics(run.dir).filter((r) => r.split === 'train').length;
       missing.push({ model: run.model, seed: run.seed, step: steps, steps: run.config.train.steps });
     }
@@ -130,6 +131,7 @@ export async function reportExperiment(file: string, options: ReportOptions = {}
     }
     lines.push('', 'Mean ± sample standard deviation over seeds.', '');
   }
+  if (stale.length > 0) lines.push(`Left out, trained with another config than the file now gives (run them again): ${stale.join(', ')}.`, '');
   if (missing.length > 0) {
     lines.push(`Not finished yet: ${missing.map((m) => `${m.model} seed ${m.seed} (step ${m.step} of ${m.steps})`).join(', ')}.`, '');
   }

@@ -8,7 +8,7 @@ import { openDataset } from '@staircase/data';
 import { MultiBar } from 'cli-progress';
 import { UsageError } from '../errors.js';
 import type { EvalMetrics } from '../evaluate.js';
-import { readMetrics, runFiles, writeAtomic } from '../run-dir.js';
+import { readMetrics, readRunConfig, runFiles, writeAtomic } from '../run-dir.js';
 import { datasetOptions } from '../session.js';
 import { type Experiment, type LoadExperimentOptions, type PlannedRun, loadExperiment } from './spec.js';
 
@@ -21,7 +21,7 @@ export interface RunSummary {
   parameters: number;
   layerApplicationsPerToken: number;
   steps: number;
-  /** Training tokens seen: steps × batch × length × accumulation. */
+  /** Training tokens seen: steps × batch × length. */
   tokens: number;
   /** Seconds of training and final evaluation, summed over every attempt (resumes). */
   wallSeconds: number;
@@ -49,8 +49,11 @@ export interface RunExperimentOptions extends LoadExperimentOptions {
   signal?: { stop: boolean };
 }
 
-/** Where a planned run stands. */
-export type RunStatus = 'done' | 'resume' | 'new';
+/**
+ * Where a planned run stands: `done` (scored), `score` (trained to the end, not yet scored),
+ * `resume` (a checkpoint to continue from) or `new`.
+ */
+export type RunStatus = 'done' | 'score' | 'resume' | 'new';
 
 const summaryPath = (dir: string) => join(dir, 'summary.json');
 const timePath = (dir: string) => join(dir, 'experiment-time.json');
@@ -62,20 +65,31 @@ function defaultCli(): string {
 }
 
 /**
- * Where a planned run stands: `done` (a summary exists), `resume` (a checkpoint exists) or `new`.
+ * Where a planned run stands (see {@link RunStatus}).
  * @throws UsageError when the directory holds a run of another config (the experiment file changed).
  */
 export function runStatus(run: PlannedRun): RunStatus {
   const f = runFiles(run.dir);
-  if (existsSync(f.config)) {
-    if (canonical(JSON.parse(readFileSync(f.config, 'utf8'))) !== canonical(run.config)) {
-      throw new UsageError(
-        `${run.dir} holds a run of another config than the experiment file now gives ${run.model} seed ${run.seed}; restore the file, or delete ${run.dir} to train it again`,
-      );
-    }
+  if (existsSync(f.config) && !sameRun(readRunConfig(run.dir), run.config)) {
+    throw new UsageError(
+      `${run.dir} holds a run of another config than the experiment file now gives ${run.model} seed ${run.seed}; restore the file, or delete ${run.dir} to train it again`,
+    );
   }
   if (existsSync(summaryPath(run.dir))) return 'done';
-  return existsSync(f.latest) ? 'resume' : 'new';
+  if (!existsSync(f.latest)) return 'new';
+  return trainedToTheEnd(run) ? 'score' : 'resume';
+}
+
+/** Whether two run configs describe the same run: equal but for the backend, which may differ between machines. */
+export function sameRun(a: unknown, b: unknown): boolean {
+  const strip = (c: unknown) => ({ ...(c as Record<string, unknown>), backend: undefined });
+  return canonical(strip(a)) === canonical(strip(b));
+}
+
+/** A run is trained to the end once its final validation record is written (after the final checkpoint). */
+function trainedToTheEnd(run: PlannedRun): boolean {
+  const steps = run.config.train.steps;
+  return existsSync(runFiles(run.dir).latest) && readMetrics(run.dir).some((r) => r.split === 'valid' && Number(r.step) === steps);
 }
 
 /** JSON with object keys sorted, so two equal configs compare equal whatever their key order. */
@@ -87,8 +101,17 @@ function canonical(value: unknown): string {
 
 /** Reads a finished run's summary, or undefined. */
 export function readSummary(dir: string): RunSummary | undefined {
-  const p = summaryPath(dir);
-  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as RunSummary) : undefined;
+  return readJsonFile<RunSummary>(summaryPath(dir));
+}
+
+/** A JSON file, or undefined when absent; a damaged one is one line naming it. */
+export function readJsonFile<T>(path: string): T | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch (e) {
+    throw new UsageError(`${path} is not valid JSON (${(e as Error).message}); delete it to write it again`);
+  }
 }
 
 function gitCommit(): string | null {
@@ -185,6 +208,10 @@ export async function runExperiment(file: string, options: RunExperimentOptions 
   log(
     `experiment ${exp.name}: ${exp.runs.length} runs (${statuses.filter((s) => s === 'done').length} done, ${statuses.filter((s) => s === 'resume').length} to resume, ${statuses.filter((s) => s === 'new').length} new), ${parallel} at a time`,
   );
+  // The backend may differ between machines (it is not part of what a run is): the file's, else
+  // STAIRCASE_BACKEND, passed to every child.
+  const backend = exp.spec.backend ?? (process.env.STAIRCASE_BACKEND?.trim() || undefined);
+  const backendArgs = backend ? ['--backend', backend] : [];
   const cost = await costs(exp);
   const commit = gitCommit();
   const children = new Set<ChildProcess>();
@@ -200,6 +227,14 @@ export async function runExperiment(file: string, options: RunExperimentOptions 
   const bases = new Map<PlannedRun, number>();
   const startStep = new Map<PlannedRun, number>();
   const tick = () => {
+    try {
+      progressLines();
+    } catch (e) {
+      // Never let a progress line (a full disk, a damaged metrics file) take the experiment down.
+      log(`  progress: ${(e as Error).message.split('\n')[0]}`);
+    }
+  };
+  const progressLines = () => {
     for (const run of started.keys()) {
       recordTime(run, bases.get(run) ?? 0);
       const p = progressOf(run);
@@ -226,25 +261,45 @@ export async function runExperiment(file: string, options: RunExperimentOptions 
     startStep.set(run, progressOf(run).step);
     started.set(run, Date.now());
     if (bars) bar.set(run, bars.create(run.config.train.steps, progressOf(run).step, { name: `${run.model}/seed-${run.seed}`.padEnd(28), metric: '' }));
-    else log(`  ${run.model}/seed-${run.seed}: ${status === 'resume' ? `resuming at step ${progressOf(run).step}` : 'starting'}`);
-    const args =
-      status === 'resume'
-        ? ['train', '--resume', run.dir]
-        : // A directory with no checkpoint holds only a failed start: --force starts it afresh.
-          ['train', '--config', configFile, '--out', run.dir, '--force'];
-    const trained = await child(cli, args, run.dir, children);
-    if (trained.code !== 0 || signal.stop) {
+    else log(`  ${run.model}/seed-${run.seed}: ${{ resume: `resuming at step ${progressOf(run).step}`, score: 'trained; scoring', new: 'starting' }[status]}`);
+    const stopped = () => {
       recordTime(run, bases.get(run) ?? 0);
       started.delete(run);
-      if (!signal.stop) throw new UsageError(`${run.model} seed ${run.seed} failed (exit ${trained.code}); see ${join(run.dir, 'experiment.log')}`);
-      return;
+    };
+    if (status !== 'score') {
+      const args =
+        status === 'resume'
+          ? ['train', '--resume', run.dir, ...backendArgs]
+          : // A directory with no checkpoint holds only a failed start: --force starts it afresh.
+            ['train', '--config', configFile, '--out', run.dir, '--force', ...backendArgs];
+      const trained = await child(cli, args, run.dir, children);
+      if (signal.stop) return stopped();
+      if (trained.code !== 0) {
+        stopped();
+        throw new UsageError(`${run.model} seed ${run.seed} failed (exit ${trained.code}); see ${join(run.dir, 'experiment.log')}`);
+      }
+      if (!trainedToTheEnd(run)) {
+        // Interrupted on its own (a signal to that process alone): it saved; the next run continues it.
+        stopped();
+        log(`  ${run.model}/seed-${run.seed}: stopped at step ${progressOf(run).step} before the end; run the command again to continue`);
+        return;
+      }
     }
     const final: RunSummary['final'] = {};
     for (const split of exp.spec.splits) {
-      const args = ['eval', '--checkpoint', runFiles(run.dir).latest, '--split', split, '--json', ...(isLabelled(run) ? ['--by-position'] : [])];
+      const args = ['eval', '--checkpoint', runFiles(run.dir).latest, '--split', split, '--json', ...backendArgs, ...(isLabelled(run) ? ['--by-position'] : [])];
       const r = await child(cli, args, run.dir, children);
-      if (r.code !== 0) throw new UsageError(`scoring ${run.model} seed ${run.seed} on ${split} failed (exit ${r.code}); see ${join(run.dir, 'experiment.log')}`);
-      final[split] = JSON.parse(r.stdout.trim().split('\n').pop() as string) as EvalMetrics;
+      if (signal.stop) return stopped();
+      if (r.code !== 0) {
+        stopped();
+        throw new UsageError(`scoring ${run.model} seed ${run.seed} on ${split} failed (exit ${r.code}); see ${join(run.dir, 'experiment.log')}`);
+      }
+      try {
+        final[split] = JSON.parse(r.stdout.trim().split('\n').pop() as string) as EvalMetrics;
+      } catch {
+        stopped();
+        throw new UsageError(`scoring ${run.model} seed ${run.seed} on ${split} printed no result; see ${join(run.dir, 'experiment.log')}`);
+      }
     }
     recordTime(run, bases.get(run) ?? 0);
     started.delete(run);
@@ -257,28 +312,28 @@ export async function runExperiment(file: string, options: RunExperimentOptions 
   const workers = Array.from({ length: Math.min(parallel, queue.length) }, async () => {
     for (let run = queue.shift(); run; run = queue.shift()) await one(run);
   });
-  // Ctrl-C reaches the children itself (one process group): they finish their step and save. A
-  // SIGTERM sent to this process alone is passed on once. Either way no new run starts.
-  const onInt = () => {
-    signal.stop = true;
-  };
-  const forward = () => {
+  // A signal to this process is passed on once to the children, which finish their step and save;
+  // no new run starts. When it reached the children too (Ctrl-C in a terminal, a kill of the
+  // process group), each gets it twice within milliseconds, which `train` counts as one.
+  const forward = (name: NodeJS.Signals) => {
     if (signal.stop) return;
     signal.stop = true;
-    for (const c of children) c.kill('SIGTERM');
+    for (const c of children) c.kill(name);
   };
+  const onInt = () => forward('SIGINT');
+  const onTerm = () => forward('SIGTERM');
   process.once('SIGINT', onInt);
-  process.once('SIGTERM', forward);
+  process.once('SIGTERM', onTerm);
   try {
     await Promise.all(workers);
   } catch (e) {
-    forward();
+    forward('SIGTERM');
     throw e;
   } finally {
     clearInterval(timer);
     bars?.stop();
     process.off('SIGINT', onInt);
-    process.off('SIGTERM', forward);
+    process.off('SIGTERM', onTerm);
   }
   if (signal.stop) log(`experiment ${exp.name}: interrupted; run the same command again to continue`);
   return exp.runs.map((r) => readSummary(r.dir)).filter((s): s is RunSummary => s !== undefined);
@@ -302,7 +357,7 @@ function summarize(
   commit: string | null,
 ): RunSummary {
   const t = run.config.train;
-  const perStep = t.batch * t.length * t.accumulation;
+  const perStep = t.batch * t.length; // train.batch is the whole batch of an update, accumulated or not
   const c = cost.get(run.model)!;
   const curve = readMetrics(run.dir)
     .filter((r) => r.split === 'valid')

@@ -96,6 +96,7 @@ export function loadExperiment(file: string, options: LoadExperimentOptions = {}
   }
   const kinds = listModelKinds();
   const seeds = options.seeds ?? spec.seeds;
+  if (new Set(seeds).size !== seeds.length) throw new UsageError(`--seeds ${seeds.join(',')}: repeats a seed`);
   const runsDir = options.runsDir ?? join('runs', 'experiments');
   const runs: PlannedRun[] = [];
   for (const model of names) {
