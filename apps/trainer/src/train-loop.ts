@@ -174,6 +174,9 @@ async function loop(session: Session, dir: string, checkpoint: Checkpoint | unde
   const started = Date.now();
   let tokens = 0;
   while (trainer.stepCount < t.steps) {
+    // A training step resolves through microtasks only, so the event loop would not run a signal
+    // handler (Ctrl-C, SIGTERM) until the next file write: give it a turn every step.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     if (options.signal?.stop) {
       interrupted = true;
       break;

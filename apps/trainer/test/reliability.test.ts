@@ -16,7 +16,8 @@ const oneLine = (stderr: string) => stderr.trim().split('\n');
 describe('run directories', () => {
   it('a second writer is refused while the first runs; SIGTERM saves like Ctrl-C; a stale lock is taken over', async () => {
     const dir = join(tmp('lock'), 'run');
-    expect((await cli(['train', ...tiny, '--steps', '4', '--out', dir])).code).toBe(0);
+    // No checkpoint or evaluation is due for 1 000 steps: the signal must be acted on at once, not at the next file write.
+    expect((await cli(['train', ...tiny, '--steps', '4', '--set', 'train.checkpointEvery=1000', '--set', 'train.evalEvery=1000', '--out', dir])).code).toBe(0);
     const first = spawn(process.execPath, [CLI, 'train', '--resume', dir, '--steps', '100000']);
     let stderr = '';
     first.stderr.on('data', (d) => (stderr += d));
@@ -43,6 +44,7 @@ describe('run directories', () => {
     expect(existsSync(join(dir, '.lock'))).toBe(false);
     const saved = Math.max(...records(dir).map((r) => r.step));
     expect(saved).toBeGreaterThan(4);
+    expect(saved).toBeLessThan(1000);
 
     // A lock left by a killed process, and a temp file of an interrupted write: both cleaned up.
     writeFileSync(join(dir, '.lock'), '999999999\n');
