@@ -68,7 +68,10 @@ export function program(): Command {
       if (o.maxBatches === 0) throw new UsageError('--max-batches 0: expected at least 1 (leave it out to score the whole split)');
       const m = await evalCommand(withEnvBackend(o));
       if (o.json) process.stdout.write(`${JSON.stringify(m)}\n`);
-      else process.stdout.write(`${m.split} (${m.count} positions): ${headline(m)}\n${formatByPosition(m)}`);
+      else {
+        const skipped = m.skipped ? `; ${m.skipped} not scored: their batch row starts inside the episode` : '';
+        process.stdout.write(`${m.split} (${m.count} positions${skipped}): ${headline(m)}\n${formatByPosition(m)}`);
+      }
     });
 
   cli

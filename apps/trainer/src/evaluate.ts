@@ -27,6 +27,8 @@ export interface EvalMetrics {
   errorRate?: number;
   /** Positions scored. */
   count: number;
+  /** Labelled tasks: positions not scored because their row started inside the episode (see {@link EpisodeBounds}). */
+  skipped?: number;
   /** Labelled tasks with `byPosition`: the error rate by the query's index within its episode. */
   byPosition?: PositionError[];
 }
@@ -52,9 +54,28 @@ export function splitQueryIndex(dataset: Pick<Dataset, 'labelled' | 'task' | 'na
   return queryIndices(tokens, labels as Int32Array, end);
 }
 
-/** The tally for `options`: by position when asked. */
+/** The tally for `options`: by position when asked; tasks skip what a row cannot know (see {@link EpisodeBounds}). */
 export function tallyFor(dataset: Dataset, split: DataSplit, options: EvalOptions): EvalTally {
-  return new EvalTally(split.name, dataset, options.byPosition ? splitQueryIndex(dataset, split) : undefined);
+  const end = dataset.task?.vocabulary.indexOf('END') ?? -1;
+  let bounds: EpisodeBounds | undefined;
+  if (dataset.labelled && end >= 0) {
+    const tokens = split.toArrays().tokens;
+    bounds = { end, startsEpisode: (offset) => offset === 0 || tokens[offset - 1] === end };
+  }
+  return new EvalTally(split.name, dataset, options.byPosition ? splitQueryIndex(dataset, split) : undefined, bounds);
+}
+
+/**
+ * Where episodes start, for labelled tasks. An evaluation row that starts inside an episode has
+ * not seen that episode's start, so its answers there cannot be known (a walker's cell, a
+ * variable's value): those positions, up to the row's first `END`, are not scored but counted
+ * as `skipped`.
+ */
+export interface EpisodeBounds {
+  /** The `END` token id. */
+  end: number;
+  /** Whether split offset `offset` is the first token of an episode. */
+  startsEpisode: (offset: number) => boolean;
 }
 
 /**
@@ -106,26 +127,43 @@ export class EvalTally {
   private count = 0;
   private wrong = 0;
   private readonly byIndex: { count: number; wrong: number }[] = [];
+  private skipped = 0;
+  /** Per row: still inside the episode the row started in (not scored). */
+  private blind: boolean[] = [];
   batches = 0;
 
-  /** `queryIndex`: per split offset, the query's index within its episode (`-1` = none), to tally by position. */
+  /**
+   * `queryIndex`: per split offset, the query's index within its episode (`-1` = none), to tally by
+   * position. `bounds`: labelled tasks, to skip what a row cannot know.
+   */
   constructor(
     private readonly split: string,
     private readonly dataset: Pick<Dataset, 'tokenizer' | 'labelled'>,
     private readonly queryIndex?: Int32Array,
+    private readonly bounds?: EpisodeBounds,
   ) {}
 
   /** Adds one batch: `picked` = log p(target), `argmax` = predicted id, per position (row-major). */
   add(b: Batch, picked: ArrayLike<number>, argmax: ArrayLike<number>): void {
-    if (this.queryIndex && !b.starts) throw new Error('EvalTally: by-position needs batches that carry their starts');
+    if ((this.queryIndex || this.bounds) && !b.starts) throw new Error('EvalTally: batches must carry their starts');
+    if (this.bounds) {
+      for (let row = 0; row < b.batch; row++) {
+        if (b.reset[row] && b.starts![row]! >= 0) this.blind[row] = !this.bounds.startsEpisode(b.starts![row]!);
+      }
+    }
     for (let i = 0; i < b.mask.length; i++) {
+      const row = Math.floor(i / b.length);
+      if (this.blind[row]) {
+        if (b.mask[i] !== 0) this.skipped++;
+        if (b.tokens[i] === this.bounds!.end) this.blind[row] = false;
+        continue;
+      }
       if (b.mask[i] === 0) continue;
       this.nll -= picked[i]!;
       this.count++;
       const wrong = argmax[i] !== b.targets[i];
       if (wrong) this.wrong++;
       if (this.queryIndex) {
-        const row = Math.floor(i / b.length);
         const q = this.queryIndex[b.starts![row]! + (i % b.length)]!;
         this.byIndex[q] ??= { count: 0, wrong: 0 };
         const cell = this.byIndex[q];
@@ -146,6 +184,7 @@ export class EvalTally {
       perplexity: Math.exp(loss),
       ...(this.dataset.labelled ? { errorRate: this.wrong / Math.max(this.count, 1) } : {}),
       count: this.count,
+      ...(this.bounds ? { skipped: this.skipped } : {}),
       ...(this.queryIndex
         ? { byPosition: Array.from(this.byIndex, (c, index) => ({ index, count: c?.count ?? 0, errorRate: c && c.count > 0 ? c.wrong / c.count : 0 })) }
         : {}),
