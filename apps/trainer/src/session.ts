@@ -5,6 +5,7 @@ import { type BackendSelection, type Trainer, createParallelTrainer, createTrain
 import { kindModuleUrls } from './module-entry.js';
 import { type Dataset, type OpenDatasetOptions, type TokenizerJSON, openDataset } from '@staircase/data';
 import type { RunConfig } from './run-config.js';
+import { checkTrainingMemory } from './memory-check.js';
 
 /** Everything a command works with: data, model, backend and the trainer holding the weights. */
 export interface Session {
@@ -31,11 +32,12 @@ export function datasetOptions(config: RunConfig, tokenizer?: TokenizerJSON): Op
 }
 
 /** Opens the data, builds the model for its vocabulary, selects a backend and creates the trainer. */
-export async function openSession(config: RunConfig, options: { tokenizer?: TokenizerJSON; dataSpec?: string } = {}): Promise<Session> {
+export async function openSession(config: RunConfig, options: { tokenizer?: TokenizerJSON; dataSpec?: string; forTraining?: boolean } = {}): Promise<Session> {
   const dataset = await openDataset(options.dataSpec ?? config.data.spec, datasetOptions(config, options.tokenizer));
   try {
     const model = createModel({ ...config.model, vocabSize: dataset.outputSize, seed: config.train.seed });
     const backend = await selectBackend({ backend: config.backend });
+    if (options.forTraining) checkTrainingMemory(model, config, backend.name);
     const t = config.train;
     const trainerOptions = {
       tf: backend.tf,

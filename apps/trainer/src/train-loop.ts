@@ -87,7 +87,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   try {
     // Data, model and backend are checked before a new directory is made, so a failed start leaves nothing.
-    const session = await openSession(config, { tokenizer: checkpoint?.tokenizer as TokenizerJSON | undefined });
+    const session = await openSession(config, { tokenizer: checkpoint?.tokenizer as TokenizerJSON | undefined, forTraining: true });
     try {
       if (!options.resume) {
         release = createRunDir(dir, options.force ?? false);

@@ -67,7 +67,7 @@ describe('run directories', () => {
 
   it('a failed start leaves no directory behind', async () => {
     const root = tmp('failed');
-    for (const bad of [['--set', 'model.dModel=33'], ['--data', 'text:/does/not/exist'], ['--backend', 'nothing'], ['--workers', '3'], ['--config', root]]) {
+    for (const bad of [['--set', 'model.dModel=33'], ['--data', 'text:/does/not/exist'], ['--backend', 'nothing'], ['--workers', '3'], ['--config', root], ['--set', 'model.dModel=8192', '--backend', 'wasm'], ['--set', 'model.dModel=100000']]) {
       const dir = join(root, 'run');
       const r = await cli(['train', ...tiny, '--steps', '2', '--out', dir, ...bad]);
       expect(r.code, bad.join(' ')).toBe(1);
