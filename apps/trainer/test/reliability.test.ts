@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { SeededRandom } from '@staircase/core';
 import { join } from 'node:path';
 import { BackendUnavailableError, selectBackend } from '@staircase/backend-tfjs';
 import { describe, expect, it } from 'vitest';
@@ -82,6 +83,35 @@ describe('run directories', () => {
     expect(r.code).toBe(1);
     expect(oneLine(r.stderr).at(-1)).toMatch(/training stopped: .*no checkpoint was written yet/);
     expect(existsSync(dir)).toBe(false); // nothing to resume: the same command can run again
+  });
+});
+
+describe('fault injection', () => {
+  it('20 kills (SIGKILL) at random moments: every resume is exact and no temp file survives the next start', async () => {
+    const root = tmp('kills');
+    const args = [...tiny, '--steps', '30', '--set', 'train.checkpointEvery=1', '--set', 'train.evalEvery=7'];
+    const straight = await cli(['train', ...args, '--out', join(root, 'straight')]);
+    expect(straight.code, straight.stderr).toBe(0);
+    const dir = join(root, 'killed');
+    const rng = new SeededRandom(7);
+    let kills = 0;
+    let finished = false;
+    while (!finished) {
+      const resume = existsSync(join(dir, 'checkpoints', 'latest.ckpt'));
+      const child = spawn(process.execPath, [CLI, 'train', ...(resume ? ['--resume', dir] : [...args, '--out', dir, '--force'])], { stdio: 'ignore' });
+      const timer = kills < 20 ? setTimeout(() => child.kill('SIGKILL'), 400 + Math.floor(rng.next() * 2500)) : undefined;
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      clearTimeout(timer);
+      if (code === 0) finished = true;
+      else kills++;
+      expect(kills, 'the run never finishes').toBeLessThan(60);
+    }
+    expect(kills).toBeGreaterThanOrEqual(20);
+    const losses = (d: string) => records(d).filter((r) => r.split === 'train').map((r) => [r.step, (r as unknown as { loss: number }).loss]);
+    expect(losses(dir)).toEqual(losses(join(root, 'straight')));
+    const temps = [dir, join(dir, 'checkpoints'), join(dir, 'plots'), join(dir, 'samples')].flatMap((d) => readdirSync(d).filter((f) => f.includes('.tmp-')));
+    expect(temps).toEqual([]);
+    expect(existsSync(join(dir, '.lock'))).toBe(false);
   });
 });
 
