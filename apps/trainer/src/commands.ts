@@ -124,7 +124,7 @@ export async function sampleCommand(options: SampleOptions): Promise<{ prompt: s
         step.dispose();
       }
     }
-    const ids = generate(session, session.dataset.tokenizer.encode(settings.prompt), count, settings);
+    const ids = generate(session, encodePrompt(session.dataset.tokenizer, settings.prompt), count, settings);
     return await streamText(ids, session.dataset.tokenizer, settings.prompt, options.write);
   } finally {
     session.close();
@@ -147,10 +147,23 @@ async function sampleOnnx(options: SampleOptions): Promise<{ prompt: string; tex
       }
     }
     const tok = onnxTokenizer(tokenizer, options.onnx ?? 'the checkpoint');
-    return await streamText(generateOnnx(model, tok.encode(settings.prompt), count, settings), tok, settings.prompt, options.write);
+    return await streamText(generateOnnx(model, encodePrompt(tok, settings.prompt), count, settings), tok, settings.prompt, options.write);
   } finally {
     await model.release();
   }
+}
+
+/** Encodes a prompt, saying so when characters outside the model's vocabulary became `<unk>`. */
+function encodePrompt(tokenizer: Tokenizer, prompt: string): number[] {
+  const ids = Array.from(tokenizer.encode(prompt));
+  if (tokenizer.kind === 'char') {
+    const unknown = [...prompt].filter((ch) => tokenizer.encode(ch)[0] === 0);
+    if (unknown.length > 0) {
+      const shown = [...new Set(unknown)].slice(0, 8).map((ch) => JSON.stringify(ch)).join(' ');
+      process.stderr.write(`staircase: ${unknown.length} prompt character(s) are not in the model's vocabulary and are read as <unk>: ${shown}\n`);
+    }
+  }
+  return ids;
 }
 
 function warnPromptIgnored(options: SampleOptions): void {

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { SeededRandom } from '@staircase/core';
 import { join } from 'node:path';
 import { BackendUnavailableError, selectBackend } from '@staircase/backend-tfjs';
@@ -83,6 +83,37 @@ describe('run directories', () => {
     expect(r.code).toBe(1);
     expect(oneLine(r.stderr).at(-1)).toMatch(/training stopped: .*no checkpoint was written yet/);
     expect(existsSync(dir)).toBe(false); // nothing to resume: the same command can run again
+  });
+});
+
+describe('a full disk', () => {
+  it('ENOSPC is one line naming the path; the last checkpoint stays intact and the run resumes once space is freed', async (ctx) => {
+    const mnt = tmp('full-disk');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      ctx.skip('cannot mount a small tmpfs here (needs root); the full-disk test runs where it can');
+      return;
+    }
+    try {
+      const dir = join(mnt, 'run');
+      expect((await cli(['train', ...tiny, '--steps', '6', '--out', dir])).code).toBe(0);
+      const { bavail, bsize } = statfsSync(mnt);
+      mkdirSync(join(mnt, 'filler'));
+      writeFileSync(join(mnt, 'filler', 'f'), Buffer.alloc(Math.max(0, bavail * bsize - 4096)));
+      const full = await cli(['train', '--resume', dir, '--steps', '12']);
+      expect(full.code).toBe(1);
+      expect(oneLine(full.stderr).at(-1)).toMatch(/^staircase: cannot \w+ .*: no space left on the device: free some space \(ENOSPC\); .*last complete checkpoint is intact/);
+      expect(full.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      rmSync(join(mnt, 'filler'), { recursive: true });
+      const ev = await cli(['eval', '--run', dir, '--json']);
+      expect(ev.code, ev.stderr).toBe(0);
+      const resumed = await cli(['train', '--resume', dir, '--steps', '12']);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(Math.max(...records(dir).map((r) => r.step))).toBe(12);
+    } finally {
+      execFileSync('umount', [mnt], { stdio: 'ignore' });
+    }
   });
 });
 
@@ -193,6 +224,16 @@ describe('flags that would be silently wrong', () => {
     expect(JSON.parse(tfjs.stdout).ids).toEqual(JSON.parse(onnx.stdout).ids);
     const both = await cli(['sample', '--run', dir, '--prompt', 'a', '--prompt-file', file]);
     expect(oneLine(both.stderr)).toEqual(['staircase: give --prompt or --prompt-file, not both']);
+  });
+
+  it('prompt characters outside a char vocabulary are named, not silently read as <unk>', async () => {
+    const dir = join(tmp('unk'), 'run');
+    expect((await cli(['train', '--preset', 'tiny', '--data', 'brown', ...quickData, '--set', 'data.tokenizer=char', '--steps', '1', '--out', dir])).code).toBe(0);
+    const r = await cli(['sample', '--run', dir, '--prompt', 'The ☃☃ €', '--tokens', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/3 prompt character\(s\) are not in the model's vocabulary and are read as <unk>: "☃" "€"/);
+    const plain = await cli(['sample', '--run', dir, '--prompt', 'The ', '--tokens', '2']);
+    expect(plain.stderr).not.toMatch(/<unk>/);
   });
 
   it('STAIRCASE_BACKEND is the default backend; a config or flag that names one wins', async () => {
