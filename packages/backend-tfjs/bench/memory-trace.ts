@@ -17,7 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { createModel } from '@staircase/core';
 import { selectBackend } from '../src/select.js';
-import { heap } from '../src/wasm-heap.js';
+import { heap } from '../src/wasm/heap.js';
 import { createTrainer } from '../src/train.js';
 import { benchArgs, kindConfig, randomBatch } from './common.js';
 

@@ -2,12 +2,12 @@
  * The ceiling a WASM matmul kernel works under: peak f32x4 arithmetic of this machine's V8, one
  * thread, in a loop of 8 independent accumulators (no memory traffic), with separate
  * `f32x4.mul` + `f32x4.add` and with relaxed SIMD's fused `f32x4.relaxed_madd`. Compare with what
- * the matmul kernel reaches (`src/wasm-gemm.ts`; docs/BENCHMARKS.md, "The training speed").
+ * the matmul kernel reaches (`src/wasm/gemm.ts`; docs/BENCHMARKS.md, "The training speed").
  *
  * Build and run (from packages/backend-tfjs):
  *   pnpm exec tsup --config bench/tsup.config.ts && node .tmp/bench/wasm-simd-peak.js
  *
- * The module is assembled with this package's assembler (`src/wasm-asm.ts`). Liftoff is switched
+ * The module is assembled with this package's assembler (`src/wasm/asm.ts`). Liftoff is switched
  * off so that the single long call runs optimised (TurboFan) code, as a hot kernel does after tier-up.
  */
 import v8 from 'node:v8';
@@ -28,7 +28,7 @@ import {
   localSet,
   localTee,
   simd,
-} from '../src/wasm-asm.js';
+} from '../src/wasm/asm.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 v8.setFlagsFromString('--no-liftoff');

@@ -1,7 +1,7 @@
 import type { HostParams, ParamSpec } from '@staircase/core';
 import type { Variable } from '@tensorflow/tfjs-core';
 import type { Tensor, Tf } from './tf.js';
-import { wasmAdamW, wasmAdamWSupported } from './wasm-adamw.js';
+import { wasmAdamW, wasmAdamWSupported } from './wasm/adamw.js';
 
 /** AdamW's hyper-parameters. */
 export interface AdamWOptions {
@@ -31,7 +31,7 @@ export class AdamW {
 
   /**
    * @param wasmKernel - on the WASM backend, update each parameter with one SIMD loop
-   *   (`wasm-adamw.ts`) instead of ~16 TensorFlow.js kernels; default true, ignored elsewhere.
+   *   (`wasm/adamw.ts`) instead of ~16 TensorFlow.js kernels; default true, ignored elsewhere.
    */
   constructor(
     private readonly tf: Tf,

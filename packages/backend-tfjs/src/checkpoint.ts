@@ -1,6 +1,5 @@
-import type { HostParams, Model, ModelState } from '@staircase/core';
+import { type HostParams, type Model, type ModelState, type ParamSpec, getModelKind, listModelKinds, parseConfig } from '@staircase/core';
 import type { AdamWState } from './adamw.js';
-import { type AtomicWriteHooks, writeFileAtomic } from './atomic-write.js';
 import { crc32 } from './crc32.js';
 import { isHostTensor, isTensor } from './state.js';
 
@@ -139,7 +138,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   return out;
 }
 
-/** Options of {@link decodeCheckpoint} and {@link loadCheckpoint}. */
+/** Options of {@link decodeCheckpoint} and `loadCheckpoint`. */
 export interface DecodeOptions {
   /** How messages name the checkpoint (a path). Default `checkpoint`. */
   readonly source?: string;
@@ -147,7 +146,32 @@ export interface DecodeOptions {
   readonly model?: Pick<Model, 'config' | 'paramSpecs'>;
 }
 
-/** Parses and verifies a checkpoint (format, version, sizes, checksum, and the model when given). */
+/**
+ * At most this many tensors in one checkpoint. A model has a few hundred parameters at most; with
+ * two optimizer moments each and the carried state of every micro-batch, real files stay far below.
+ */
+export const MAX_CHECKPOINT_ENTRIES = 100_000;
+/** Largest header (bytes) read: the JSON is parsed whole, so its size bounds the memory parsing takes. */
+const MAX_HEADER_BYTES = 256 * 2 ** 20;
+/** Most axes a tensor may have, and the largest axis (TensorFlow.js indexes with int32). */
+const MAX_RANK = 16;
+const MAX_DIM = 2 ** 31 - 1;
+/** Keys of a safetensors header entry; anything else is refused (the checksum walks the whole header). */
+const ENTRY_KEYS = new Set(['dtype', 'shape', 'data_offsets']);
+
+/**
+ * Parses and verifies a checkpoint: format, version, header, checksum, and the model when given.
+ *
+ * Everything the header declares is checked before any tensor is copied, so a crafted or damaged
+ * file is refused with one line naming the file and the entry, and decoding never allocates more
+ * than the file's own size: every entry's byte range lies inside the data section, the entries tile
+ * the data exactly (no overlap, no gap), each shape times 4 bytes (F32) equals its range, there are
+ * at most {@link MAX_CHECKPOINT_ENTRIES} of them, and the parameters' shapes are those of
+ * `options.model` or, without it, those the checkpoint's own config implies (when its kind is
+ * registered with `@staircase/core`).
+ *
+ * @throws {@link CheckpointError} for every problem with the bytes.
+ */
 export function decodeCheckpoint(bytes: Uint8Array, options: DecodeOptions = {}): Checkpoint {
   assertLittleEndian();
   const src = options.source ?? 'checkpoint';
@@ -156,7 +180,7 @@ export function decodeCheckpoint(bytes: Uint8Array, options: DecodeOptions = {})
   };
   if (bytes.length < 8) fail(`is truncated: expected at least 8 bytes, found ${bytes.length}`);
   const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (headerLength > 1 << 30 || headerLength < 2) fail(`is not a ${CHECKPOINT_FORMAT} (header length ${headerLength} is implausible)`);
+  if (headerLength > MAX_HEADER_BYTES || headerLength < 2) fail(`is not a ${CHECKPOINT_FORMAT} (header length ${headerLength} is implausible)`);
   if (8 + headerLength > bytes.length) fail(`is truncated: expected at least ${8 + headerLength} bytes, found ${bytes.length}`);
   let header: Record<string, unknown>;
   try {
@@ -166,31 +190,59 @@ export function decodeCheckpoint(bytes: Uint8Array, options: DecodeOptions = {})
     return fail(`is not a ${CHECKPOINT_FORMAT} or is damaged (its header is not a JSON object)`);
   }
   const meta = header['__metadata__'] as Record<string, unknown> | undefined;
-  if (!meta || meta['format'] !== CHECKPOINT_FORMAT) fail(`is not a ${CHECKPOINT_FORMAT} (no "format": "${CHECKPOINT_FORMAT}" in its header)`);
+  if (!meta || typeof meta !== 'object' || meta['format'] !== CHECKPOINT_FORMAT) {
+    fail(`is not a ${CHECKPOINT_FORMAT} (no "format": "${CHECKPOINT_FORMAT}" in its header)`);
+  }
   const version = Number(meta!['format_version']);
   if (version !== CHECKPOINT_VERSION) {
     fail(`has format version ${String(meta!['format_version'])}; this library reads version ${CHECKPOINT_VERSION}`);
   }
-  const dataStart = 8 + headerLength;
-  let dataLength = 0;
-  const tensors = new Map<string, { shape: number[]; begin: number; end: number }>();
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (e.dtype !== 'F32') fail(`holds tensor "${name}" of dtype ${String(e.dtype)}; only F32 is supported`);
-    const shape = e.shape as number[];
-    const [begin, end] = (e.data_offsets ?? []) as number[];
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0) || !Number.isInteger(begin) || !Number.isInteger(end)) {
-      fail(`has a malformed header entry for "${name}"`);
-    }
-    if (end! - begin! !== 4 * sizeOf(shape) || begin! < 0) {
-      fail(`has a malformed header entry for "${name}": offsets [${begin}, ${end}] do not hold shape [${shape.join(', ')}]`);
-    }
-    tensors.set(name, { shape, begin: begin!, end: end! });
-    dataLength = Math.max(dataLength, end!);
+  // safetensors metadata is a map of strings; refusing anything else also keeps the checksum's walk flat.
+  for (const [key, value] of Object.entries(meta!)) {
+    if (typeof value !== 'string') fail(`has a malformed header: __metadata__.${key} is not a string`);
   }
-  const expected = dataStart + dataLength;
-  if (bytes.length < expected) fail(`is truncated: expected ${expected} bytes, found ${bytes.length}`);
+  const dataStart = 8 + headerLength;
+  const names = Object.keys(header).filter((n) => n !== '__metadata__');
+  if (names.length > MAX_CHECKPOINT_ENTRIES) fail(`declares ${names.length} tensors; a checkpoint holds at most ${MAX_CHECKPOINT_ENTRIES}`);
+  const tensors = new Map<string, { shape: number[]; begin: number; end: number }>();
+  for (const name of names) {
+    const entry = header[name];
+    const bad = (why: string): never => fail(`has a malformed header entry for "${name}": ${why}`);
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) bad('it is not an object');
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const unknown = Object.keys(e).find((k) => !ENTRY_KEYS.has(k));
+    if (unknown !== undefined) bad(`unknown key "${unknown}"`);
+    if (e.dtype !== 'F32') fail(`holds tensor "${name}" of dtype ${String(e.dtype)}; only F32 is supported`);
+    const shape = e.shape;
+    if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DIM)) {
+      bad(`shape ${short(shape)} is not a list of at most ${MAX_RANK} sizes, each an integer in [0, ${MAX_DIM}]`);
+    }
+    const offsets = e.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+      bad(`data_offsets ${short(offsets)} are not [begin, end] with 0 ≤ begin ≤ end`);
+    }
+    const [begin, end] = offsets as [number, number];
+    // Multiplied in floating point: an absurd shape overflows to a huge product, never wraps around.
+    const bytesNeeded = 4 * (shape as number[]).reduce((a, b) => a * b, 1);
+    if (end - begin !== bytesNeeded) {
+      bad(`offsets [${begin}, ${end}] (${end - begin} bytes) do not hold shape [${(shape as number[]).join(', ')}] (${bytesNeeded} bytes of F32)`);
+    }
+    tensors.set(name, { shape: shape as number[], begin, end });
+  }
+  // The entries must tile the data section: no byte read twice (the crafted file that points every
+  // entry at the same bytes would otherwise be copied once per entry), none left over.
+  const ordered = [...tensors].sort(([, a], [, b]) => a.begin - b.begin || a.end - b.end);
+  const last = ordered.reduce<[string, { end: number }] | undefined>((far, t) => (far === undefined || t[1].end > far[1].end ? t : far), undefined);
+  const expected = dataStart + (last?.[1].end ?? 0);
+  if (bytes.length < expected) fail(`is truncated: expected ${expected} bytes, found ${bytes.length} (tensor "${last![0]}" ends past the end of the file)`);
+  let at = 0;
+  let previous = '';
+  for (const [name, t] of ordered) {
+    if (t.begin > at) fail(`is damaged: bytes [${at}, ${t.begin}) of its data belong to no tensor (the gap before "${name}")`);
+    if (t.begin < at) fail(`has a malformed header: tensor "${name}" (bytes [${t.begin}, ${t.end})) overlaps tensor "${previous}" (which ends at byte ${at})`);
+    at = t.end;
+    previous = name;
+  }
   if (bytes.length > expected) fail(`is damaged: expected ${expected} bytes, found ${bytes.length} (trailing data)`);
   const data = bytes.subarray(dataStart, expected);
   const stored = meta!['crc32'];
@@ -207,10 +259,23 @@ export function decodeCheckpoint(bytes: Uint8Array, options: DecodeOptions = {})
       return fail(`has a malformed "${key}" field in its metadata`);
     }
   };
+  const config = (readJson('config') ?? {}) as Record<string, unknown>;
+  // Shapes are checked against the model before anything is copied: refusing a wrong file costs nothing.
+  const paramShapes = new Map<string, readonly number[]>();
+  for (const [name, t] of tensors) if (!RESERVED_PREFIXES.some((p) => name.startsWith(p))) paramShapes.set(name, t.shape);
+  if (options.model) assertShapesFit(paramShapes, config, options.model, src);
+  else {
+    const own = modelOfConfig(config);
+    const problem = own && fitProblem(paramShapes, own.paramSpecs(), 'its config');
+    if (problem) fail(`does not match its own config: it ${problem}`);
+  }
   // Copy (Uint8Array.prototype.slice: a Node Buffer's own slice would share memory) into an aligned buffer.
   const copy = (t: { begin: number; end: number }) => new Float32Array(Uint8Array.prototype.slice.call(data, t.begin, t.end).buffer);
   const params: Record<string, HostTensor> = {};
-  for (const [name, t] of tensors) if (!RESERVED_PREFIXES.some((p) => name.startsWith(p))) params[name] = { shape: t.shape, data: copy(t) };
+  for (const name of paramShapes.keys()) {
+    const t = tensors.get(name)!;
+    params[name] = { shape: t.shape, data: copy(t) };
+  }
   let optimizer: AdamWState | undefined;
   const opt = readJson('optimizer') as { step?: number } | undefined;
   if (opt) {
@@ -257,7 +322,7 @@ export function decodeCheckpoint(bytes: Uint8Array, options: DecodeOptions = {})
     }) as HostModelState[];
   }
   const checkpoint: Checkpoint = {
-    config: (readJson('config') ?? {}) as Record<string, unknown>,
+    config,
     params,
     optimizer,
     step: Number(meta!['step'] ?? 0),
@@ -266,7 +331,6 @@ export function decodeCheckpoint(bytes: Uint8Array, options: DecodeOptions = {})
     metadata: readJson('metadata') as Record<string, unknown> | undefined,
     modelState,
   };
-  if (options.model) assertCheckpointFits(checkpoint, options.model, src);
   return checkpoint;
 }
 
@@ -279,26 +343,19 @@ export const NON_STRUCTURAL = new Set(['seed', 'dropout', 'attnDropout', 'layerN
  * ("written for a model with dModel 64, this model has 128"), else the parameter.
  */
 export function assertCheckpointFits(checkpoint: Checkpoint, model: Pick<Model, 'config' | 'paramSpecs'>, source = 'checkpoint'): void {
-  const specs = model.paramSpecs();
-  let problem: string | undefined;
-  for (const spec of specs) {
-    const t = checkpoint.params[spec.name];
-    if (!t) {
-      problem = `lacks parameter "${spec.name}"`;
-      break;
-    }
-    if (!sameShape(t.shape, spec.shape)) {
-      problem = `has parameter "${spec.name}" of shape [${t.shape.join(', ')}], this model expects [${spec.shape.join(', ')}]`;
-      break;
-    }
-  }
-  if (!problem) {
-    const known = new Set(specs.map((s) => s.name));
-    const extra = Object.keys(checkpoint.params).find((n) => !known.has(n));
-    if (extra) problem = `has parameter "${extra}", which this model does not`;
-  }
+  const shapes = new Map(Object.entries(checkpoint.params).map(([name, t]) => [name, t.shape] as const));
+  assertShapesFit(shapes, checkpoint.config, model, source);
+}
+
+/** {@link assertCheckpointFits} on parameter shapes alone (decoding checks them before copying any data). */
+function assertShapesFit(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  theirs: Readonly<Record<string, unknown>>,
+  model: Pick<Model, 'config' | 'paramSpecs'>,
+  source: string,
+): void {
+  const problem = fitProblem(shapes, model.paramSpecs(), 'this model');
   if (!problem) return;
-  const theirs = checkpoint.config;
   const ours = model.config as unknown as Record<string, unknown>;
   for (const key of new Set([...Object.keys(ours), ...Object.keys(theirs)])) {
     if (NON_STRUCTURAL.has(key)) continue;
@@ -309,25 +366,34 @@ export function assertCheckpointFits(checkpoint: Checkpoint, model: Pick<Model, 
   throw new CheckpointError(`${source} does not fit this model: it ${problem}`);
 }
 
-/**
- * Writes a checkpoint atomically: to `path.tmp-<pid>`, fsynced, then renamed over `path`, so the
- * previous checkpoint stays loadable until the new one is complete.
- */
-export async function saveCheckpoint(path: string, checkpoint: Checkpoint, hooks?: AtomicWriteHooks): Promise<void> {
-  await writeFileAtomic(path, encodeCheckpoint(checkpoint), hooks);
+/** The first difference between stored parameter shapes and a model's specs, as "lacks …" / "has …"; none: undefined. */
+function fitProblem(shapes: ReadonlyMap<string, readonly number[]>, specs: readonly ParamSpec[], against: 'this model' | 'its config'): string | undefined {
+  const expects = against === 'this model' ? 'this model expects' : 'its config implies';
+  for (const spec of specs) {
+    const shape = shapes.get(spec.name);
+    if (!shape) return `lacks parameter "${spec.name}"`;
+    if (!sameShape(shape, spec.shape)) return `has parameter "${spec.name}" of shape [${shape.join(', ')}], ${expects} [${spec.shape.join(', ')}]`;
+  }
+  const known = new Set(specs.map((s) => s.name));
+  const extra = [...shapes.keys()].find((n) => !known.has(n));
+  return extra === undefined ? undefined : `has parameter "${extra}", which ${against} does not have`;
 }
 
-/** Reads and verifies a checkpoint file (see {@link decodeCheckpoint}). */
-export async function loadCheckpoint(path: string, options: Omit<DecodeOptions, 'source'> = {}): Promise<Checkpoint> {
-  const { readFile } = await import('node:fs/promises');
-  let bytes: Uint8Array;
+/**
+ * The model a checkpoint's own config describes, for checking shapes when the caller gave none; undefined
+ * when its kind is not registered in this process or the config does not validate (whoever builds the
+ * model from it reports that).
+ */
+function modelOfConfig(config: unknown): Pick<Model, 'paramSpecs'> | undefined {
+  if (config === null || typeof config !== 'object') return undefined;
+  const kindName = (config as { kind?: unknown }).kind;
+  if (typeof kindName !== 'string' || !listModelKinds().includes(kindName)) return undefined;
   try {
-    bytes = await readFile(path);
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new CheckpointError(code === 'ENOENT' ? `checkpoint ${path} does not exist` : `checkpoint ${path} cannot be read (${code ?? String(e)})`);
+    const kind = getModelKind(kindName);
+    return kind.create(parseConfig(kind.schema, config));
+  } catch {
+    return undefined;
   }
-  return decodeCheckpoint(bytes, { ...options, source: `checkpoint ${path}` });
 }
 
 /**
@@ -397,6 +463,12 @@ function canonicalJson(x: unknown): string {
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((x as Record<string, unknown>)[k])}`).join(',')}}`;
   }
   return JSON.stringify(x);
+}
+
+/** A value from a header, shortened for a one-line message. */
+function short(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 function show(v: unknown): string {

@@ -4,7 +4,7 @@
  *
  * Why: TensorFlow.js differentiates a bias or gain broadcast over `[rows, width]` with a sum over
  * the leading axes, which tfjs-backend-wasm computes by transposing first (7.2 ms for a
- * `[1024, 1024]` bias gradient, against well under 1 ms for the row-sum kernel in `wasm-heap.ts`).
+ * `[1024, 1024]` bias gradient, against well under 1 ms for the row-sum kernel in `wasm/heap.ts`).
  * LayerNorm's autodiff graph also has about twice the kernels of its closed-form gradient.
  */
 import type { Tensor, Tf } from './tf.js';

@@ -1,13 +1,13 @@
-import { useAliasingIdentity } from './wasm-identity.js';
+import { useAliasingIdentity } from './wasm/identity.js';
 import './gradients.js';
 import type { Ops } from '@staircase/core';
 import type { Tensor, Tf } from './tf.js';
 import { createFusedOps, isTrailing } from './fused.js';
-import { wasmMatMul, wasmMatMulSupported } from './wasm-matmul.js';
-import { wasmGatherRows, wasmHeapSupported, wasmScatterAddRows, wasmSumRows } from './wasm-heap.js';
-import { wasmConcat, wasmConcatApplies, wasmSlice, wasmSliceSize } from './wasm-copy.js';
-import { createWasmSoftmax, wasmSoftmaxApplies } from './wasm-softmax.js';
-import { createWasmLayerNorm, wasmLayerNormApplies } from './wasm-layer-norm.js';
+import { wasmMatMul, wasmMatMulSupported } from './wasm/matmul.js';
+import { wasmGatherRows, wasmHeapSupported, wasmScatterAddRows, wasmSumRows } from './wasm/heap.js';
+import { wasmConcat, wasmConcatApplies, wasmSlice, wasmSliceSize } from './wasm/copy.js';
+import { createWasmSoftmax, wasmSoftmaxApplies } from './wasm/softmax.js';
+import { createWasmLayerNorm, wasmLayerNormApplies } from './wasm/layer-norm.js';
 
 /** How {@link createTfjsOps} differentiates `gather` with respect to its table. */
 export type GatherGradient = 'auto' | 'one-hot' | 'native';
@@ -33,15 +33,15 @@ export interface TfjsOpsOptions {
    * On the WASM backend, use this package's own kernels where tfjs-backend-wasm 4.22 is slow:
    * every matrix product (batched ones such as attention's, and the transposed ones of the
    * backward pass) on a register-blocked SIMD kernel at 35–47 GFLOP/s on one core here, against
-   * XNNPACK's 16–18 and the backend's scalar loop for those (`wasm-gemm.ts`, `wasm-matmul.ts`); the
+   * XNNPACK's 16–18 and the backend's scalar loop for those (`wasm/gemm.ts`, `wasm/matmul.ts`); the
    * gather gradient as a scatter-add, and bias, gain and LayerNorm gradients that sum rows with a
-   * SIMD loop instead of a transposing reduction (`wasm-heap.ts`, `fused.ts`); `gather` as
-   * row copies (`wasm-heap.ts`); log-softmax (both directions) and softmax's gradient as SIMD
-   * loops with a vectorised `exp` (`wasm-softmax.ts`; softmax's value stays the backend's kernel),
-   * and LayerNorm likewise (`wasm-layer-norm.ts`; both where the last axis is a multiple of 4);
+   * SIMD loop instead of a transposing reduction (`wasm/heap.ts`, `fused.ts`); `gather` as
+   * row copies (`wasm/heap.ts`); log-softmax (both directions) and softmax's gradient as SIMD
+   * loops with a vectorised `exp` (`wasm/softmax.ts`; softmax's value stays the backend's kernel),
+   * and LayerNorm likewise (`wasm/layer-norm.ts`; both where the last axis is a multiple of 4);
    * `slice` and `concat` as block copies on the heap instead of
-   * JavaScript loops over a copy of every input (`wasm-copy.ts`); and the backend's `Identity` as a
-   * second reference instead of a copy (`wasm-identity.ts`: for the whole process). Default: on wherever
+   * JavaScript loops over a copy of every input (`wasm/copy.ts`); and the backend's `Identity` as a
+   * second reference instead of a copy (`wasm/identity.ts`: for the whole process). Default: on wherever
    * the WASM backend's internals allow it; ignored on other backends.
    */
   readonly wasmKernels?: boolean;

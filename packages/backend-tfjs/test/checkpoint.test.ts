@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint } from '../src/checkpoint.js';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MAX_CHECKPOINT_FILE_BYTES, loadCheckpoint, saveCheckpoint } from '../src/checkpoint-file.js';
+import { CheckpointError, MAX_CHECKPOINT_ENTRIES, decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint.js';
 import { crc32 } from '../src/crc32.js';
 import { selectBackend } from '../src/select.js';
 import type { Tf } from '../src/tf.js';
@@ -151,5 +152,161 @@ describe('checkpoints', () => {
 
   it('a missing file is one clear line', async () => {
     await expect(loadCheckpoint(join(dir, 'nope.safetensors'))).rejects.toThrow(`checkpoint ${join(dir, 'nope.safetensors')} does not exist`);
+  });
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: the tests edit crafted headers freely, as an attacker would
+type Header = Record<string, any>;
+
+/** The header and data section of an encoded checkpoint. */
+function split(bytes: Uint8Array): { header: Header; data: Uint8Array } {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  return { header: JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))), data: bytes.slice(8 + n) };
+}
+
+function canonical(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
+  if (x !== null && typeof x === 'object') {
+    return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonical((x as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(x);
+}
+
+/**
+ * A crafted file: any header and data, with a checksum that matches, as an attacker (or a buggy
+ * writer) would make it, so that only the layout checks stand between it and the allocator.
+ */
+function craft(header: Header, data: Uint8Array): Uint8Array {
+  const { crc32: _, ...meta } = header['__metadata__'];
+  const crc = crc32(data, crc32(new TextEncoder().encode(canonical({ ...header, __metadata__: meta }))));
+  const json = JSON.stringify({ ...header, __metadata__: { ...meta, crc32: crc.toString(16).padStart(8, '0') } });
+  const head = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + head.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  out.set(data, 8 + head.length);
+  return out;
+}
+
+describe('crafted checkpoints are refused before any tensor is copied', () => {
+  let base: Uint8Array;
+  // Tensor data is copied out of the file with Uint8Array.prototype.slice: counting its calls shows
+  // whether a refusal came before the allocations.
+  const spyOnCopies = () => vi.spyOn(Uint8Array.prototype, 'slice');
+  let copies: ReturnType<typeof spyOnCopies> | undefined;
+  beforeAll(async () => {
+    const t = await trained(1, 0);
+    base = encodeCheckpoint(await t.checkpoint());
+    t.dispose();
+  });
+  const spyCopies = () => {
+    copies = spyOnCopies();
+  };
+  afterEach(() => copies?.mockRestore());
+  const decode = (bytes: Uint8Array, options = {}) => () => decodeCheckpoint(bytes, { source: 'checkpoint c', ...options });
+
+  it('decodes the untouched re-crafted base (the crafting itself is sound)', () => {
+    const { header, data } = split(base);
+    expect(decodeCheckpoint(craft(header, data)).params['embed']?.shape).toEqual([8, 16]);
+  });
+
+  it('entries pointing at the same bytes (the 150-entry file of issue 23)', () => {
+    const { header } = split(base);
+    const data = new Uint8Array(1 << 20);
+    const entries: Record<string, unknown> = { __metadata__: header['__metadata__'] };
+    for (let i = 0; i < 150; i++) entries[`w${i}`] = { dtype: 'F32', shape: [data.length / 4], data_offsets: [0, data.length] };
+    const bytes = craft(entries, data);
+    spyCopies();
+    expect(decode(bytes)).toThrow(/^checkpoint c has a malformed header: tensor "w\d+" \(bytes \[0, 1048576\)\) overlaps tensor "w\d+" \(which ends at byte 1048576\)$/);
+    expect(copies).not.toHaveBeenCalled();
+  });
+
+  it('a partial overlap and a gap between two entries', () => {
+    const { header } = split(base);
+    const meta = header['__metadata__'];
+    const overlap = craft({ __metadata__: meta, a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] }, b: { dtype: 'F32', shape: [4], data_offsets: [8, 24] } }, new Uint8Array(24));
+    expect(decode(overlap)).toThrow('checkpoint c has a malformed header: tensor "b" (bytes [8, 24)) overlaps tensor "a" (which ends at byte 16)');
+    const gap = craft({ __metadata__: meta, a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] }, b: { dtype: 'F32', shape: [4], data_offsets: [32, 48] } }, new Uint8Array(48));
+    expect(decode(gap)).toThrow('checkpoint c is damaged: bytes [16, 32) of its data belong to no tensor (the gap before "b")');
+    // Zero-sized tensors sit between others without overlapping them.
+    const empty = craft(
+      { __metadata__: meta, a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] }, e: { dtype: 'F32', shape: [0, 3], data_offsets: [16, 16] }, b: { dtype: 'F32', shape: [1], data_offsets: [16, 20] } },
+      new Uint8Array(20),
+    );
+    expect(decode(empty)).toThrow(/does not match its own config: it lacks parameter "embed"/); // layout fine, the model is not
+  });
+
+  it('an entry that ends past the end of the file', () => {
+    const { header, data } = split(base);
+    header['embed'].shape = [2 ** 20, 2 ** 20];
+    header['embed'].data_offsets = [header['embed'].data_offsets[0], header['embed'].data_offsets[0] + 2 ** 42];
+    const bytes = craft(header, data);
+    spyCopies();
+    expect(decode(bytes)).toThrow(/^checkpoint c is truncated: expected \d+ bytes, found \d+ \(tensor "embed" ends past the end of the file\)$/);
+    expect(copies).not.toHaveBeenCalled();
+  });
+
+  it('absurd shapes, offsets and entries: one line naming the entry', () => {
+    const { header, data } = split(base);
+    const [begin, end] = header['embed'].data_offsets;
+    const cases: [unknown, unknown, RegExp][] = [
+      [[1e9, 1e9, 1e9], [begin, end], /entry for "embed": offsets \[\d+, \d+\] \(512 bytes\) do not hold shape \[1000000000, 1000000000, 1000000000\] \(4e\+27 bytes of F32\)$/],
+      [[0, 1e300], [begin, begin], /entry for "embed": shape \[0,1e\+300\] is not a list of at most 16 sizes/],
+      [new Array(1000).fill(1), [begin, end], /entry for "embed": shape \[1,1,1,.*\.\.\. is not a list/],
+      [[-1], [begin, end], /entry for "embed": shape \[-1\]/],
+      [['8', 16], [begin, end], /entry for "embed": shape \["8",16\]/],
+      [[8, 16], [end, begin], /entry for "embed": data_offsets \[\d+,\d+\] are not \[begin, end\]/],
+      [[8, 16], [begin, end, 0], /entry for "embed": data_offsets/],
+      [[8, 16], [-4, end - 4], /entry for "embed": data_offsets/],
+      [[8, 16], [begin, 2 ** 60], /entry for "embed": data_offsets/],
+    ];
+    for (const [shape, offsets, message] of cases) {
+      const h = structuredClone(header);
+      h['embed'].shape = shape;
+      h['embed'].data_offsets = offsets;
+      expect(decode(craft(h, data)), JSON.stringify(shape).slice(0, 40)).toThrow(new RegExp(`^checkpoint c has a malformed header ${message.source}`));
+    }
+    const notObject = structuredClone(header);
+    notObject['embed'] = null;
+    expect(decode(craft(notObject, data))).toThrow('checkpoint c has a malformed header entry for "embed": it is not an object');
+    const extraKey = structuredClone(header);
+    extraKey['embed'].deep = [[[[]]]];
+    expect(decode(craft(extraKey, data))).toThrow('checkpoint c has a malformed header entry for "embed": unknown key "deep"');
+    const metaObject = structuredClone(header);
+    metaObject['__metadata__'].step = { nested: true };
+    expect(decode(craft(metaObject, data))).toThrow('checkpoint c has a malformed header: __metadata__.step is not a string');
+  });
+
+  it('more entries than any checkpoint holds', () => {
+    const { header } = split(base);
+    const entries: Record<string, unknown> = { __metadata__: header['__metadata__'] };
+    const empty = { dtype: 'F32', shape: [0], data_offsets: [0, 0] };
+    for (let i = 0; i <= MAX_CHECKPOINT_ENTRIES; i++) entries[`e${i}`] = empty;
+    expect(decode(craft(entries, new Uint8Array(0)))).toThrow(`checkpoint c declares ${MAX_CHECKPOINT_ENTRIES + 1} tensors; a checkpoint holds at most ${MAX_CHECKPOINT_ENTRIES}`);
+  });
+
+  it('parameters that its own config, or the given model, does not imply', () => {
+    const { header, data } = split(base);
+    // A consistent layout whose config was edited (dModel 16 → 32), checksum recomputed.
+    const meta = header['__metadata__'];
+    const edited = { ...header, __metadata__: { ...meta, config: JSON.stringify({ ...JSON.parse(meta.config), dModel: 32 }) } };
+    spyCopies();
+    expect(decode(craft(edited, data))).toThrow('checkpoint c does not match its own config: it has parameter "embed" of shape [8, 16], its config implies [8, 32]');
+    expect(decode(base, { model: toyModel({ dModel: 32 }) })).toThrow('checkpoint c was written for a model with dModel 16, this model has 32');
+    expect(copies).not.toHaveBeenCalled();
+    // A kind this process does not know cannot be checked here; its weights still load.
+    const unknownKind = { ...header, __metadata__: { ...meta, config: JSON.stringify({ kind: 'not-registered' }) } };
+    copies?.mockRestore();
+    expect(Object.keys(decodeCheckpoint(craft(unknownKind, data)).params)).toContain('embed');
+  });
+
+  it('loadCheckpoint refuses a directory and a file too large to read, without reading it', async () => {
+    const sub = join(dir, 'a-directory.safetensors');
+    mkdirSync(sub, { recursive: true });
+    await expect(loadCheckpoint(sub)).rejects.toThrow(`checkpoint ${sub} is not a file`);
+    const big = join(dir, 'big.safetensors');
+    writeFileSync(big, '');
+    truncateSync(big, MAX_CHECKPOINT_FILE_BYTES + 1); // sparse: takes no disk space
+    await expect(loadCheckpoint(big)).rejects.toThrow(`checkpoint ${big} is 2.0 GiB; checkpoints of at most 2 GiB can be read`);
   });
 });

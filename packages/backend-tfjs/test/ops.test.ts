@@ -4,9 +4,9 @@ import { type TfjsOps, createTfjsOps } from '../src/ops.js';
 import { selectBackend } from '../src/select.js';
 import { gradientSamples, withBackend } from '../src/testing.js';
 import type { Tensor, Tf } from '../src/tf.js';
-import { WASM_MATMUL_KERNEL, wasmMatMulFused } from '../src/wasm-matmul.js';
-import { WASM_GATHER_ROWS_KERNEL, WASM_SCATTER_KERNEL, WASM_SUM_ROWS_KERNEL, wasmSumRows } from '../src/wasm-heap.js';
-import { WASM_CONCAT_KERNEL, WASM_SLICE_KERNEL } from '../src/wasm-copy.js';
+import { WASM_MATMUL_KERNEL, wasmMatMulFused } from '../src/wasm/matmul.js';
+import { WASM_GATHER_ROWS_KERNEL, WASM_SCATTER_KERNEL, WASM_SUM_ROWS_KERNEL, wasmSumRows } from '../src/wasm/heap.js';
+import { WASM_CONCAT_KERNEL, WASM_SLICE_KERNEL } from '../src/wasm/copy.js';
 
 let tf: Tf;
 let ops: TfjsOps;

@@ -34,7 +34,7 @@ import {
   shuffleLanes,
   v128Load,
   v128Store,
-} from '../wasm-asm.js';
+} from '../wasm/asm.js';
 
 /**
  * `reduce(dst, src, stride, count, groups) → f64`: for `groups` × 4 floats, `dst = src₀ + src₁ + …`

@@ -7,8 +7,8 @@
  * the region is one `TypedArray.set` between views of the heap.
  */
 import type { KernelBackend, NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
-import type { Tensor, Tf } from './tf.js';
-import { type WasmHeap, heap } from './wasm-heap.js';
+import type { Tensor, Tf } from '../tf.js';
+import { type WasmHeap, heap } from './heap.js';
 
 /** Names of the kernels registered on the `wasm` backend. */
 export const WASM_SLICE_KERNEL = 'StaircaseSlice';

@@ -23,8 +23,8 @@ import {
   shuffleLanes,
   v128Load,
   v128Store,
-} from './wasm-asm.js';
-import type { HeapAllocator } from './wasm-gemm.js';
+} from './asm.js';
+import type { HeapAllocator } from './gemm.js';
 
 /**
  * `columnSums(src, acc, rows, groups, skip)`: for `rows` rows of `groups` × 4 floats from byte

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createTfjsOps } from '../src/ops.js';
-import { withBackend } from '../src/testing.js';
-import type { Tensor, Tf } from '../src/tf.js';
+import { createTfjsOps } from '../../src/ops.js';
+import { withBackend } from '../../src/testing.js';
+import type { Tensor, Tf } from '../../src/tf.js';
 import type { NamedTensorMap } from '@tensorflow/tfjs-core';
-import { WASM_LOG_SOFTMAX_GRAD_KERNEL, WASM_LOG_SOFTMAX_KERNEL, WASM_SOFTMAX_GRAD_KERNEL } from '../src/wasm-softmax.js';
+import { WASM_LOG_SOFTMAX_GRAD_KERNEL, WASM_LOG_SOFTMAX_KERNEL, WASM_SOFTMAX_GRAD_KERNEL } from '../../src/wasm/softmax.js';
 
 /** Softmax and log-softmax of each row in float64. */
 function reference(values: Float32Array, width: number): { p: Float64Array; logp: Float64Array } {

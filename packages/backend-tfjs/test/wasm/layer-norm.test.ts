@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createTfjsOps } from '../src/ops.js';
-import { withBackend } from '../src/testing.js';
-import type { Tensor, Tf } from '../src/tf.js';
-import { WASM_LAYER_NORM_GRAD_KERNEL, WASM_LAYER_NORM_KERNEL } from '../src/wasm-layer-norm.js';
+import { createTfjsOps } from '../../src/ops.js';
+import { withBackend } from '../../src/testing.js';
+import type { Tensor, Tf } from '../../src/tf.js';
+import { WASM_LAYER_NORM_GRAD_KERNEL, WASM_LAYER_NORM_KERNEL } from '../../src/wasm/layer-norm.js';
 
 const wave = (n: number, a: number, b: number, scale: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * a + b) * scale + (i % 7) * 0.1 * scale);
 

@@ -14,7 +14,7 @@
  * engine runs it is replaced.
  */
 import type { KernelBackend, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
-import type { Tf } from './tf.js';
+import type { Tf } from '../tf.js';
 
 /** `x` itself, with the buffer's reference count raised (as the CPU backend's `Identity`). */
 function identity({ inputs, backend }: { inputs: NamedTensorMap; backend: unknown }): TensorInfo {

@@ -1,6 +1,6 @@
 /**
  * Row kernels for the WASM backend, written in JavaScript over views of the backend's heap
- * (see `wasm-matmul.ts` for the internals they rely on):
+ * (see `matmul.ts` for the internals they rely on):
  *
  * - `gather` of table rows as row copies. tfjs-backend-wasm 4.22's `GatherV2` takes ~17 ms for
  *   1 024 rows of a `[256, 256]` embedding table on this project's machine; copying the rows takes
@@ -11,12 +11,12 @@
  *   call; adding each of the `N` rows of `dy` into its table row is `N × width` additions.
  * - sums over rows (bias and gain gradients). tfjs-backend-wasm sums over leading axes by
  *   transposing first: 7.2 ms for `[1024, 1024]`, against ~1 ms for a streaming loop in
- *   JavaScript and less again for the SIMD loop of `wasm-column-sums.ts` used here.
+ *   JavaScript and less again for the SIMD loop of `column-sums.ts` used here.
  */
 import type { KernelBackend, NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
-import type { Tensor, Tf } from './tf.js';
-import { ColumnSums } from './wasm-column-sums.js';
-import { internals, perBackend } from './wasm-matmul.js';
+import type { Tensor, Tf } from '../tf.js';
+import { ColumnSums } from './column-sums.js';
+import { internals, perBackend } from './matmul.js';
 
 /** Names of the kernels registered on the `wasm` backend. */
 export const WASM_SCATTER_KERNEL = 'StaircaseScatterAddRows';

@@ -1,6 +1,6 @@
 /**
  * The batched matrix product of the WASM backend, on this package's own SIMD kernel
- * (`wasm-gemm.ts`) instead of tfjs-backend-wasm 4.22's `BatchMatMul`.
+ * (`gemm.ts`) instead of tfjs-backend-wasm 4.22's `BatchMatMul`.
  *
  * Why: the backend sends a product to XNNPACK (16–18 GFLOP/s on one core here) only when both
  * operands have batch size 1 and neither is transposed; attention's `[B·H, T, hd]` products and the
@@ -13,13 +13,13 @@
  * {@link wasmMatMulSupported} checks they are present; callers fall back to `tf.matMul` otherwise.
  */
 import type { KernelBackend, NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
-import type { Tensor, Tf } from './tf.js';
-import { type HeapAllocator, WasmGemm } from './wasm-gemm.js';
+import type { Tensor, Tf } from '../tf.js';
+import { type HeapAllocator, WasmGemm } from './gemm.js';
 
 /** Name of the kernel registered on the `wasm` backend. */
 export const WASM_MATMUL_KERNEL = 'StaircaseBatchMatMul';
 
-/** The parts of tfjs-backend-wasm's `BackendWasm` this kernel (and `wasm-adamw.ts`) uses. */
+/** The parts of tfjs-backend-wasm's `BackendWasm` this kernel (and `adamw.ts`) uses. */
 export interface WasmInternals {
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;

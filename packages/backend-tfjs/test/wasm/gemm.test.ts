@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { WasmGemm, gemmModule } from '../src/wasm-gemm.js';
+import { WasmGemm, gemmModule } from '../../src/wasm/gemm.js';
 
 // Node 20's V8 ships relaxed SIMD behind a flag (the WASM backend's loader sets it the same way).
 setFlagsFromString('--experimental-wasm-relaxed-simd');

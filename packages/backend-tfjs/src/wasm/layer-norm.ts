@@ -14,8 +14,8 @@
  * closed-form gradient) with sums over four float32 partial sums.
  */
 import type { KernelBackend, NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
-import type { SumRows } from './fused.js';
-import type { Tensor, Tf } from './tf.js';
+import type { SumRows } from '../fused.js';
+import type { Tensor, Tf } from '../tf.js';
 import {
   F32,
   F32_ADD,
@@ -44,8 +44,8 @@ import {
   overRow,
   v128Load,
   v128Store,
-} from './wasm-asm.js';
-import { internals, perBackend } from './wasm-matmul.js';
+} from './asm.js';
+import { internals, perBackend } from './matmul.js';
 
 /** Names of the kernels registered on the `wasm` backend. */
 export const WASM_LAYER_NORM_KERNEL = 'StaircaseLayerNorm';

@@ -1,8 +1,8 @@
 import type { ParamSpec } from '@staircase/core';
 import { describe, expect, it } from 'vitest';
-import { AdamW } from '../src/adamw.js';
-import { withBackend } from '../src/testing.js';
-import { WASM_ADAMW_KERNEL } from '../src/wasm-adamw.js';
+import { AdamW } from '../../src/adamw.js';
+import { withBackend } from '../../src/testing.js';
+import { WASM_ADAMW_KERNEL } from '../../src/wasm/adamw.js';
 
 const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 31 + i * 0.7) * 2);
 

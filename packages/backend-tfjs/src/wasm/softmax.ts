@@ -17,7 +17,7 @@
  * float32 partial sums, so results differ from TensorFlow.js's in the last bits only.
  */
 import type { KernelBackend, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
-import type { Tensor, Tf } from './tf.js';
+import type { Tensor, Tf } from '../tf.js';
 import {
   F32,
   F32_ADD,
@@ -50,9 +50,9 @@ import {
   overRow,
   v128Load,
   v128Store,
-} from './wasm-asm.js';
-import type { HeapAllocator } from './wasm-gemm.js';
-import { internals, perBackend } from './wasm-matmul.js';
+} from './asm.js';
+import type { HeapAllocator } from './gemm.js';
+import { internals, perBackend } from './matmul.js';
 
 /** Names of the kernels registered on the `wasm` backend. */
 export const WASM_SOFTMAX_GRAD_KERNEL = 'StaircaseSoftmaxGrad';

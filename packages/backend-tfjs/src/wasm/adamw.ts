@@ -11,9 +11,9 @@
  * immutable: a reshape of a variable shares its memory), which the optimizer assigns.
  */
 import type { KernelBackend, NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { type AdamWConstants, ReplicaKernels } from './parallel/replica-kernels.js';
-import type { Tensor, Tf } from './tf.js';
-import { internals, perBackend } from './wasm-matmul.js';
+import { type AdamWConstants, ReplicaKernels } from '../parallel/replica-kernels.js';
+import type { Tensor, Tf } from '../tf.js';
+import { internals, perBackend } from './matmul.js';
 
 /** Name of the kernel registered on the `wasm` backend. */
 export const WASM_ADAMW_KERNEL = 'StaircaseAdamW';

@@ -18,14 +18,14 @@
  * edges element by element.
  *
  * No WebAssembly toolchain is needed to build this package: the module is under 1.5 KB,
- * assembled by `wasm-asm.ts` from the instruction encodings of the WebAssembly core and SIMD
+ * assembled by `asm.ts` from the instruction encodings of the WebAssembly core and SIMD
  * specifications.
  */
 
 import {assembleModule, isShared, 
   BR_IF_LOOP, ELSE, END, F32X4_ADD, F32X4_MUL, F32X4_RELAXED_MADD, I32, I32_ADD, I32_SUB, IF, i32Const, LOOP, loadSplat, localGet, localSet, localTee, shuffleLanes, V128, V128_ZERO,v128Load, v128Store,
   type WasmFunction, 
-} from './wasm-asm.js';
+} from './asm.js';
 
 /** Rows of the output tile the micro-kernel keeps in registers. */
 const MR = 4;
