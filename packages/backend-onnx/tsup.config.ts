@@ -7,6 +7,9 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  shims: true,
+  // No shims: tsup's ESM shim for __filename imports `path` and `url` at the top of the build,
+  // which browsers and bundlers (esbuild: "Could not resolve") refuse. The one user
+  // (placement.ts moduleDir) checks for __filename and falls back to import.meta.url itself.
+  shims: false,
   external: ['onnxruntime-node', 'onnxruntime-web', 'webgpu'],
 });

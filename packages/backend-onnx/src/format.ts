@@ -34,6 +34,20 @@ export const positionInputSchema = z.strictObject({
 export type PositionInput = z.infer<typeof positionInputSchema>;
 
 /**
+ * Logits of one short batch computed by the exporter (see `reference.ts`): the runtime must
+ * reproduce them on open. Per position, the row mean of the logits then the logits at `probe`.
+ */
+export const referenceSchema = z.strictObject({
+  /** Batch 1, `tokens` of the graph long, from position 0 (empty state). */
+  tokens: z.array(z.number().int().min(0)),
+  /** Vocabulary entries whose logits are stored. */
+  probe: z.array(z.number().int().min(0)),
+  /** `[tokens][1 + probe.length]`. */
+  logits: z.array(z.array(z.number())),
+});
+export type ModelReference = z.infer<typeof referenceSchema>;
+
+/**
  * Everything a runtime needs besides the graph: which model it is, how to tokenize, how many
  * tokens one run consumes, and the layout of the recurrent state it carries. Stored as JSON in
  * the ONNX `metadata_props` of both exported graphs.
@@ -66,6 +80,13 @@ export const metadataSchema = z.strictObject({
   exportId: z.string(),
   /** `int8`: weight products stored as int8 (dynamic quantization); absent: float32 throughout. */
   quantization: z.enum(['int8']).optional(),
+  /**
+   * SHA-256 (hex) of the file without its metadata (`graphDigest`): the loader refuses a file whose
+   * graph or weights changed. Absent in exports written before it was added (they still load).
+   */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** The self-check batch (absent in older exports and with `reference: false` at export). */
+  reference: referenceSchema.optional(),
 });
 export type OnnxModelMetadata = z.infer<typeof metadataSchema>;
 

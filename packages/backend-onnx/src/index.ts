@@ -6,7 +6,7 @@
  * (WebGPU, WASM, CPU).
  */
 export { exportModel, EMPTY_SLOT_BIAS, type ExportOptions, type ExportedModel } from './export/export-model.js';
-export { createSymbolicOps, ExportError, type Sym } from './export/symbolic-ops.js';
+export { createSymbolicOps, concatTree, ExportError, MAX_CONCAT_INPUTS, type Sym } from './export/symbolic-ops.js';
 export { GraphBuilder, OPSET } from './export/graph.js';
 export { quantizeColumns, quantizeWeightProducts, type Quantization, type QuantizeReport } from './export/quantize.js';
 export {
@@ -14,11 +14,13 @@ export {
   METADATA_KEY,
   OnnxModelError,
   parseMetadata,
+  type ModelReference,
   type OnnxModelMetadata,
   type StateSlot,
 } from './format.js';
+export { graphDigest } from './checksum.js';
 export { readModelInfo, type ModelInfo } from './model-info.js';
-export { OnnxModel, OnnxStream, type OnnxModelFiles } from './onnx-model.js';
+export { OnnxModel, OnnxStream, type LoadOptions, type OnnxModelFiles } from './onnx-model.js';
 export { generate } from './generate.js';
 export { score, logProbability, type SequenceScore } from './score.js';
 export { openSession, describeDevices, nodePlacement, probeWebGpu, summarizeProfile } from './runtime/index.js';

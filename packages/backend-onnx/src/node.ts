@@ -6,8 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { ExportedModel } from './export/export-model.js';
 import { OnnxModelError } from './format.js';
-import { OnnxModel, type OnnxModelFiles } from './onnx-model.js';
-import type { OpenSessionOptions } from './runtime/index.js';
+import { type LoadOptions, OnnxModel, type OnnxModelFiles } from './onnx-model.js';
 
 /** The segment graph's path next to the step graph's: `model.onnx` → `model.segment.onnx`. */
 export function segmentPath(stepPath: string): string {
@@ -50,6 +49,6 @@ export async function readExport(path: string): Promise<OnnxModelFiles> {
 }
 
 /** Loads an export from disk into ONNX Runtime (see {@link OnnxModel.load}). */
-export async function loadOnnxModel(path: string, options: OpenSessionOptions = {}): Promise<OnnxModel> {
+export async function loadOnnxModel(path: string, options: Omit<LoadOptions, 'names'> = {}): Promise<OnnxModel> {
   return OnnxModel.load(await readExport(path), { ...options, names: { step: path, segment: segmentPath(path) } });
 }

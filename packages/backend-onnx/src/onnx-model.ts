@@ -1,6 +1,8 @@
 import { rotaryTables } from '@staircase/core';
+import { graphDigest } from './checksum.js';
 import { METADATA_KEY, OnnxModelError, type OnnxModelMetadata, parseMetadata } from './format.js';
 import { readModelInfo } from './model-info.js';
+import { compareReference } from './reference.js';
 import { isNode } from './runtime/environment.js';
 import { type HostTensor, type OnnxProfile, type OnnxSession, type ProfileOptions, type OpenSessionOptions, openSession } from './runtime/index.js';
 
@@ -8,6 +10,23 @@ import { type HostTensor, type OnnxProfile, type OnnxSession, type ProfileOption
 export interface OnnxModelFiles {
   readonly step: Uint8Array;
   readonly segment: Uint8Array;
+}
+
+/** Options of {@link OnnxModel.load}: the session's, plus how the files are checked. */
+export interface LoadOptions extends OpenSessionOptions {
+  /** Names of the two files, for messages. Default `step graph` / `segment graph`. */
+  names?: { step: string; segment: string };
+  /**
+   * Run the export's reference batch on the opened sessions and refuse the model if the runtime's
+   * logits differ from the exporter's (see {@link OnnxModel.load}). Costs one run of each graph.
+   * `false` skips it, e.g. to investigate a device that fails it. Default true.
+   */
+  selfCheck?: boolean;
+  /**
+   * Receives notes that do not stop loading: an export written before checksums or the reference
+   * existed (it loads unchecked). Default `console.warn`.
+   */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -28,20 +47,39 @@ export class OnnxModel {
    * `auto` opens an int8 export on the CPU path (`cpu` in Node, `wasm` in browsers): WebGPU has
    * no integer products, so ONNX Runtime would run them on the CPU and copy every activation
    * across; ask for `webgpu` explicitly to do that anyway.
+   *
+   * Integrity: a file whose graph or weights differ from its stored SHA-256 (flipped bytes, a bad
+   * copy) is refused. Self-check (unless `selfCheck: false`): each graph runs the exporter's
+   * reference batch and the model is refused, naming the runtime and device, if the logits differ
+   * beyond tolerance, so a runtime can never hand back silently wrong numbers. Exports written
+   * before these were stored load with a warning ({@link LoadOptions.onWarning}).
    */
-  static async load(files: OnnxModelFiles, options: OpenSessionOptions & { names?: { step: string; segment: string } } = {}): Promise<OnnxModel> {
+  static async load(files: OnnxModelFiles, options: LoadOptions = {}): Promise<OnnxModel> {
     const names = options.names ?? { step: 'step graph', segment: 'segment graph' };
+    const warn = options.onWarning ?? ((m: string) => console.warn(m));
     const step = checkGraph(files.step, names.step, 'step');
     const segment = checkGraph(files.segment, names.segment, 'segment');
     if (step.exportId !== segment.exportId) {
       throw new OnnxModelError(`${names.step} and ${names.segment} come from different exports — export the model again and keep both files together`);
     }
+    // A checksum with no reference is an export made with `reference: false`, not an old one.
+    if (!step.sha256) {
+      warn(`${names.step}: an export from an older staircase (no checksum, no self-check reference): loading it unchecked — re-export to get both`);
+    } else if (!step.reference && options.selfCheck !== false) {
+      warn(`${names.step}: exported without a self-check reference (reference: false): the runtime's numbers are not checked`);
+    }
     if (step.quantization && (options.device ?? 'auto') === 'auto') options = { ...options, device: isNode() ? 'cpu' : 'wasm' };
     const stepSession = await openChecked(files.step, names.step, options);
+    let segmentSession: OnnxSession | undefined;
     try {
-      const segmentSession = await openChecked(files.segment, names.segment, options);
+      segmentSession = await openChecked(files.segment, names.segment, options);
+      if (options.selfCheck !== false) {
+        await selfCheck(stepSession, step, names.step);
+        await selfCheck(segmentSession, segment, names.segment);
+      }
       return new OnnxModel(step, { step: stepSession, segment: segmentSession }, segment);
     } catch (e) {
+      await segmentSession?.release();
       await stepSession.release();
       throw e;
     }
@@ -97,6 +135,10 @@ function checkGraph(bytes: Uint8Array, name: string, role: 'step' | 'segment'): 
   if (!same(info.inputs, expectedInputs) || !same(info.outputs, expectedOutputs)) {
     throw new OnnxModelError(`${name}: its graph's inputs and outputs do not match its staircase metadata — the file was altered; export it again`);
   }
+  // After the signature check, whose message is more specific for the changes it catches.
+  if (meta.sha256 && graphDigest(bytes) !== meta.sha256) {
+    throw new OnnxModelError(`${name}: checksum mismatch — its graph or weights changed since export (a damaged copy?); copy or export it again`);
+  }
   return meta;
 }
 
@@ -106,6 +148,28 @@ async function openChecked(bytes: Uint8Array, name: string, options: OpenSession
   } catch (e) {
     if (e instanceof OnnxModelError) throw e;
     throw new OnnxModelError(`${name}: ONNX Runtime cannot load it: ${String((e as Error).message ?? e).split('\n')[0]}`);
+  }
+}
+
+/**
+ * Runs the export's reference batch (batch 1 from position 0) and refuses the session if its logits
+ * are not the exporter's. The check goes through {@link OnnxStream}, the path every caller uses.
+ */
+async function selfCheck(session: OnnxSession, meta: OnnxModelMetadata, name: string): Promise<void> {
+  const ref = meta.reference;
+  if (!ref) return;
+  let result: ReturnType<typeof compareReference>;
+  try {
+    const logits = await new OnnxStream(session, meta, 1).append(ref.tokens, ref.tokens.length);
+    result = compareReference(ref, logits, meta.vocabSize, meta.quantization === 'int8');
+  } catch (e) {
+    if (e instanceof OnnxModelError) throw e;
+    throw new OnnxModelError(`${name}: self-check run failed on ${session.runtime} (${session.device}): ${String((e as Error)?.message ?? e).split('\n')[0]}`);
+  }
+  if (!result.ok) {
+    throw new OnnxModelError(
+      `${name}: self-check failed on ${session.runtime} (${session.device}): logits differ from the exporter's reference by ${result.maxDiff.toPrecision(3)} (tolerance ${result.tolerance.toPrecision(3)}) — this runtime computes the model wrongly on this device; open it on another device (e.g. wasm or cpu), or pass selfCheck: false to skip the check`,
+    );
   }
 }
 

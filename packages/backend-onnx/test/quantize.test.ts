@@ -36,11 +36,11 @@ function relativeError(a: Float32Array, b: Float32Array): number {
 
 describe('quantizeColumns', () => {
   it('scales each column by its own largest magnitude and rounds to the nearest code', () => {
-    // [3, 2]: column 0 spans ±2.54, column 1 is all zeros.
-    const { q, scales } = quantizeColumns(Float32Array.from([2.54, 0, -1.27, 0, 0.01, 0]), 3, 2);
-    expect(scales[0]).toBeCloseTo(0.02, 6);
+    // [3, 2]: column 0 spans ±2.52 (7-bit codes: scale 2.52 / 63), column 1 is all zeros.
+    const { q, scales } = quantizeColumns(Float32Array.from([2.52, 0, -1.24, 0, 0.04, 0]), 3, 2);
+    expect(scales[0]).toBeCloseTo(0.04, 6);
     expect(scales[1]).toBe(1);
-    expect([...q]).toEqual([127, 0, -64, 0, 1, 0]);
+    expect([...q]).toEqual([63, 0, -31, 0, 1, 0]);
   });
 
   it('reconstructs a random matrix within half a step per element', () => {

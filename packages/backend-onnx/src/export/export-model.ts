@@ -1,6 +1,8 @@
 import type { HostParams, Model, ModelState, Params } from '@staircase/core';
-import { FORMAT_VERSION, METADATA_KEY, type OnnxModelMetadata, type PositionInput, type StateSlot } from '../format.js';
+import { FORMAT_VERSION, METADATA_KEY, type ModelReference, type OnnxModelMetadata, type PositionInput, type StateSlot } from '../format.js';
+import { makeReference, referenceTokens } from '../reference.js';
 import { GraphBuilder } from './graph.js';
+import { createHostOps, type HostValue } from './host-ops.js';
 import type { Quantization } from './quantize.js';
 import { layoutOf, listKVs, mapKVs } from './state-tree.js';
 import { ExportError, type Sym, createSymbolicOps } from './symbolic-ops.js';
@@ -25,11 +27,19 @@ export interface ExportOptions {
    * quantize the activations entering them per run (dynamic quantization, standard ONNX
    * operators). Weights take a quarter of the space; on CPUs with integer dot products ONNX
    * Runtime's products run ~3× as fast (whole evaluation 1.3–2.3× at the bench's reference size).
-   * Logits move within int8 rounding (1–2 % relative): measure the loss before shipping.
+   * Logits move within int8 rounding (a few % relative; 7-bit weight codes, so that CPUs without
+   * VNNI do not saturate): measure the loss before shipping.
    * Embeddings, the relative-position table, biases and LayerNorm stay float32. Default: float32
    * throughout.
    */
   readonly quantize?: Quantization;
+  /**
+   * Store the self-check reference: the logits of one batch of each graph's length, computed with
+   * the model's `forward` in plain JavaScript, which {@link OnnxModel.load} compares the runtime
+   * against on open. Costs one forward pass per graph at export (≈ 2·parameters·tokens flops at
+   * ~1 GFLOP/s); `false` leaves it out for models where that is too slow. Default true.
+   */
+  readonly reference?: boolean;
 }
 
 /** The two graphs of an exported model, serialised, and the metadata they carry. */
@@ -88,8 +98,9 @@ export function exportModel(model: Model, params: HostParams, options: ExportOpt
     exportId,
     ...(options.quantize ? { quantization: options.quantize } : {}),
   };
-  const step = traceGraph(traced, params, stepTokens, 'step', common);
-  const segment = traceGraph(traced, params, segmentTokens, 'segment', common);
+  const withReference = options.reference ?? true;
+  const step = traceGraph(traced, params, stepTokens, 'step', common, withReference);
+  const segment = traceGraph(traced, params, segmentTokens, 'segment', common, withReference);
   return { step: step.bytes, segment: segment.bytes, stepMetadata: step.metadata, segmentMetadata: segment.metadata };
 }
 
@@ -134,7 +145,16 @@ function steadyState(model: Model, tokens: number): ModelState<Sym> | null {
   return listKVs(state!.data).length === 0 ? null : state;
 }
 
-function traceGraph(model: Model, params: HostParams, tokens: number, role: 'step' | 'segment', common: Common) {
+/** The self-check reference of a graph of `tokens` tokens: the model's own logits, computed on the host. */
+function referenceOf(model: Model, params: HostParams, tokens: number): ModelReference {
+  const ops = createHostOps();
+  const p: Params<HostValue> = Object.fromEntries(model.paramSpecs().map((s) => [s.name, { data: params[s.name]!, shape: [...s.shape] }]));
+  const input = referenceTokens(tokens, model.config.vocabSize);
+  const { logits } = model.forward(ops, p, ops.constantInt(input, [1, tokens]), null);
+  return makeReference(input, logits.data, model.config.vocabSize);
+}
+
+function traceGraph(model: Model, params: HostParams, tokens: number, role: 'step' | 'segment', common: Common, withReference: boolean) {
   const template = steadyState(model, tokens);
   const graph = new GraphBuilder();
   const tracedAt = template?.position ?? 0;
@@ -208,6 +228,12 @@ function traceGraph(model: Model, params: HostParams, tokens: number, role: 'ste
     tracedAt,
     state: slots,
     positions,
+    ...(withReference ? { reference: referenceOf(model, params, tokens) } : {}),
   };
-  return { bytes: graph.toBytes(`${model.kind}-${role}`, { [METADATA_KEY]: JSON.stringify(metadata) }), metadata };
+  let final = metadata;
+  const bytes = graph.toBytesWithDigest(`${model.kind}-${role}`, (sha256) => {
+    final = { ...metadata, sha256 };
+    return { [METADATA_KEY]: JSON.stringify(final) };
+  });
+  return { bytes, metadata: final };
 }

@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { graphDigest } from '../checksum.js';
 import { type QuantizeReport, quantizeWeightProducts } from './quantize.js';
 import { rawData } from './raw-data.js';
 
@@ -167,5 +168,22 @@ export class GraphBuilder {
       },
     });
     return onnx.ModelProto.encode(model).finish();
+  }
+
+  /**
+   * Serialises the graph with metadata that may include the file's own checksum: `metadata`
+   * receives the {@link graphDigest} of the model without metadata. The metadata is appended as a
+   * second encoding of field 14 (protobuf merges concatenated messages), so the weights are
+   * encoded once and the hashed bytes are exactly those in the file.
+   */
+  toBytesWithDigest(name: string, metadata: (sha256: string) => Record<string, string>): Uint8Array {
+    const body = this.toBytes(name, {});
+    const props = onnx.ModelProto.encode({
+      metadataProps: Object.entries(metadata(graphDigest(body)!)).map(([key, value]) => ({ key, value })),
+    } as onnxProto.onnx.IModelProto).finish();
+    const out = new Uint8Array(body.length + props.length);
+    out.set(body);
+    out.set(props, body.length);
+    return out;
   }
 }

@@ -38,6 +38,31 @@ function broadcast(a: Sym, b: Sym): { shape: number[]; batchAxis: number | null 
 }
 
 /**
+ * Most inputs one emitted `Concat` node takes. WebGPU kernels bind every input and the output as a
+ * storage buffer, and WebGPU's default limit is 8 per shader stage: onnxruntime-web's JSEP WebGPU
+ * provider (its default browser entry) refuses a 9-buffer Concat with only a console message and
+ * returns zeros, so a staircase segment of 8 chunks scored as uniform noise. 7 inputs + 1 output
+ * fit every conforming device.
+ */
+export const MAX_CONCAT_INPUTS = 7;
+
+/**
+ * Records `Concat(names, axis)` as a tree of Concats of at most {@link MAX_CONCAT_INPUTS} inputs.
+ * Concatenation along one axis is associative and only copies, so the values are exactly those of
+ * one wide Concat.
+ */
+export function concatTree(graph: GraphBuilder, names: readonly string[], axis: number): string {
+  if (names.length <= MAX_CONCAT_INPUTS) return graph.node('Concat', names, { axis });
+  const groups: string[] = [];
+  const size = Math.ceil(names.length / Math.ceil(names.length / MAX_CONCAT_INPUTS));
+  for (let i = 0; i < names.length; i += size) {
+    const group = names.slice(i, i + size);
+    groups.push(group.length === 1 ? group[0]! : graph.node('Concat', group, { axis }));
+  }
+  return concatTree(graph, groups, axis);
+}
+
+/**
  * {@link Ops} that record an ONNX graph instead of computing: running a model's `forward` with
  * these ops on symbolic inputs yields the inference graph of exactly that code.
  */
@@ -91,16 +116,7 @@ export function createSymbolicOps(
       shape[a] = xs.reduce((n, x) => n + x.shape[a]!, 0);
       const batchAxes = new Set(xs.map((x) => x.batchAxis));
       if (batchAxes.size > 1) throw new ExportError('concat of tensors with and without a batch axis');
-      return sym(
-        graph.node(
-          'Concat',
-          xs.map((x) => x.name),
-          { axis: a },
-        ),
-        shape,
-        first.batchAxis,
-        first.dtype,
-      );
+      return sym(concatTree(graph, xs.map((x) => x.name), a), shape, first.batchAxis, first.dtype);
     },
     slice(x, begin, size) {
       const shape = size.map((s, i) => (s === -1 ? x.shape[i]! - begin[i]! : s));

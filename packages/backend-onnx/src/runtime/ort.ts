@@ -41,9 +41,11 @@ export type OrtFlavour = 'node' | 'web-wasm' | 'web-webgpu';
 const cache = new Map<OrtFlavour, Promise<OrtModule>>();
 
 /**
- * Loads one flavour once. In Node, `onnxruntime-web` resolves to its Node build, which has no WebGPU
- * EP, so WebGPU uses the `onnxruntime-web/webgpu` bundle; in browsers the main entry has both EPs and
- * one module (one wasm download) serves wasm and WebGPU.
+ * Loads one flavour once. WebGPU always uses the `onnxruntime-web/webgpu` entry (ORT's native
+ * WebGPU EP, compiled to wasm): in Node the main entry resolves to a build without WebGPU, and in
+ * browsers the main entry's WebGPU EP (JSEP) was measured returning all-zero logits with no
+ * exception for a graph this entry runs correctly (Chromium, SwiftShader; see the README's browser
+ * guide). WASM uses the main entry.
  */
 export function loadOrt(flavour: OrtFlavour): Promise<OrtModule> {
   let p = cache.get(flavour);
@@ -58,9 +60,9 @@ export function loadOrt(flavour: OrtFlavour): Promise<OrtModule> {
 
 async function importFlavour(flavour: OrtFlavour): Promise<OrtModule> {
   try {
-    // Node-only entries are hidden from bundlers; the main onnxruntime-web entry is what browsers use.
+    // Node-only entries are hidden from bundlers; the browser entries are plain imports they follow.
     if (flavour === 'node') return normalise(await nodeOnlyImport('onnxruntime-node'));
-    if (flavour === 'web-webgpu' && isNode()) return normalise(await nodeOnlyImport('onnxruntime-web/webgpu'));
+    if (flavour === 'web-webgpu') return normalise(isNode() ? await nodeOnlyImport('onnxruntime-web/webgpu') : await import('onnxruntime-web/webgpu'));
     return normalise(await import('onnxruntime-web'));
   } catch (e) {
     if (isModuleNotFound(e)) throw new Error(missingPackageMessage(flavour));

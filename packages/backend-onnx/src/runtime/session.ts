@@ -61,6 +61,7 @@ async function configure(ort: OrtModule, choice: DeviceChoice, options: OpenSess
   const base: Record<string, unknown> = { executionProviders: [choice.executionProvider] };
   if (choice.flavour === 'node') return { ...base, intraOpNumThreads: threads };
   ort.env.wasm.proxy = false;
+  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
   if (choice.flavour === 'web-webgpu' && isNode()) ort.env.wasm.numThreads = 1;
   else if (options.threads !== undefined || isNode()) ort.env.wasm.numThreads = threads;
   // In browsers without an explicit count, ORT's own default applies (it checks crossOriginIsolated).

@@ -30,6 +30,14 @@ export interface OpenSessionOptions {
    * little time per node.
    */
   profile?: boolean;
+  /**
+   * Where onnxruntime-web fetches its `.wasm` (and `.mjs` loader) files: a URL prefix ending in `/`
+   * (e.g. `/ort/`, a CDN folder of the same onnxruntime-web version), or a map of file name to URL
+   * (ORT's `env.wasm.wasmPaths`). Needed in a bundled page: bundlers do not copy the files, and ORT
+   * looks for them next to the bundle. Process-wide (ORT's `env`), read when the first wasm or
+   * WebGPU session starts. Default: ORT's own lookup. Ignored by onnxruntime-node.
+   */
+  wasmPaths?: string | Readonly<Record<string, string>>;
 }
 
 /** One operator type of an {@link OnnxProfile}. */
