@@ -22,6 +22,13 @@ export interface BenchCommandOptions {
   json?: boolean;
 }
 
+/** A commander argument parser for finite numbers. */
+export const number = (value: string): number => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
+  return n;
+};
+
 /** A commander argument parser for whole numbers ≥ 0. */
 export const wholeNumber = (value: string): number => {
   const n = Number(value);
@@ -37,13 +44,13 @@ export const wholeNumber = (value: string): number => {
 export function addBenchOptions(command: Command, defaultSize: BenchSize = 'tiny'): Command {
   return command
     .option('--size <name>', 'tiny | reference (d 256, 4 heads, FFN 1024, 2 layers, batch 8 x 128)', defaultSize)
-    .option('--kinds <list>', 'comma list: transformer-xl, staircase (n 2 and 4), staircase-n2, staircase-n4, cached-staircase, ladder, global-staircase')
+    .option('--kinds <list>', 'comma list: transformer-xl, staircase (n 2 and 4), staircase-n2, staircase-n4, cached-staircase, ladder, global-staircase (default: all but global-staircase)')
     .option('--backends <list>', 'comma list of tfjs backends (default: what auto picks, wasm, and cpu at tiny; empty string: none)')
-    .option('--steps <n>', 'measured steps', wholeNumber)
-    .option('--warmup <n>', 'untimed warm-up steps', wholeNumber)
-    .option('--workers <n>', 'also measure data-parallel training with N replicas on wasm/cpu (needs pnpm build)', wholeNumber)
-    .option('--positions <list>', 'streaming positions, e.g. 256,4096,16384 (empty string: none)')
-    .option('--stream-tokens <n>', 'timed single-token calls per position', wholeNumber)
+    .option('--steps <n>', 'measured steps (default: 3 at tiny, 5 at reference)', wholeNumber)
+    .option('--warmup <n>', 'untimed warm-up steps (default: 1 at tiny, 3 at reference)', wholeNumber)
+    .option('--workers <n>', 'also measure data-parallel training with N replicas on wasm/cpu (default: off)', wholeNumber)
+    .option('--positions <list>', 'streaming positions (default: 32,128 at tiny, 256,4096,16384 at reference; empty string: none)')
+    .option('--stream-tokens <n>', 'timed single-token calls per position (default: 8 at tiny, 32 at reference)', wholeNumber)
     .option('--onnx-devices <list>', 'where ONNX Runtime is measured: comma list of cpu, wasm, webgpu, auto (default cpu,auto: WebGPU too on a GPU; empty string: none)')
     .option('--out <file>', 'write the JSON report to FILE')
     .option('--markdown <file>', 'write the markdown table to FILE')

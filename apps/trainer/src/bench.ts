@@ -129,7 +129,8 @@ export interface BenchOptions {
   /**
    * Also measure data-parallel training with this many replicas (`createParallelTrainer`: the
    * calling thread plus worker threads) on the wasm and cpu backends. Default 1 (not measured).
-   * The workers load the built packages (run `pnpm build` first).
+   * The workers load the packages' built `dist/` files: an installed package has them; in a source
+   * checkout, build it first (`pnpm build`).
    */
   workers?: number;
   /** Streaming positions (default: the size's). Empty: no streaming measurement. */

@@ -1,47 +1,70 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
-import { evalCommand, headline, infoCommand, sampleCommand } from './commands.js';
-import { addBenchOptions, wholeNumber } from './bench-options.js';
+import { Command } from 'commander';
+import { type EvalReport, configCommand, describeScored, evalCommand, evalRecord, headline, infoCommand, sampleCommand } from './commands.js';
+import { addBenchOptions, number, wholeNumber } from './bench-options.js';
+import { addShortcuts, shortcutAssignments } from './shortcuts.js';
 import { UsageError, isUserError } from './errors.js';
 import type { EvalMetrics } from './evaluate.js';
 import { exportCommand } from './onnx.js';
+import { escapeUnprintable } from './printable.js';
+import { batchProgress } from './progress.js';
 import { describePresets } from './presets.js';
 import { train } from './train-loop.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const integer = wholeNumber;
-const number = (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
-  return n;
-};
+
+/** This package's version (package.json sits one level above both `src/` and `dist/`). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+const PRESET_HELP = 'tiny | small | base (default: small)';
+const MODEL_HELP = 'transformer-xl | staircase | cached-staircase | global-staircase | ladder | staircase-ladder (default: staircase)';
+
+/** The options that resolve a run config (train, config, info): file, preset, model, data, --set, the shortcuts. */
+function addConfigSources(command: Command, what: 'train' | 'show'): Command {
+  command
+    .option('--config <file>', 'run config (JSON or YAML; staircase config prints one)')
+    .option('--preset <name>', PRESET_HELP)
+    .option('--model <kind>', MODEL_HELP)
+    .option('--data <spec>', 'brown | text:PATH[,PATH...] | enwik8:PATH | algorithmic:3var | algorithmic:5var | random-walk (default: brown)')
+    .option('--set <key=value>', 'override a config value (repeatable), e.g. --set model.dModel=64; staircase config lists every key', collect, [])
+    .option('--backend <name>', 'auto | tfjs-node-gpu | tfjs-node | webgpu | wasm | cpu (default: STAIRCASE_BACKEND, else auto)');
+  if (what === 'train') {
+    command.option(
+      '--steps <n>',
+      'training steps (default: the preset\'s, tiny 12, small 500, base 20000; with --resume: the new total, the learning-rate schedule keeps its length)',
+      integer,
+    );
+  } else command.option('--steps <n>', "training steps (default: the preset's)", integer);
+  return addShortcuts(command);
+}
+
+/** The config sources of parsed options, the shortcuts turned into `--set` assignments (before the `--set` ones). */
+function configSources(o: Record<string, unknown>) {
+  const shortcuts = shortcutAssignments(o);
+  return { ...o, file: o.config as string | undefined, set: [...shortcuts.map((a) => a.assignment), ...(o.set as string[])], shortcuts: shortcuts.map((a) => a.flag) };
+}
 
 /** Builds the `staircase` command line. */
 export function program(): Command {
-  const cli = new Command('staircase').description('Train, evaluate and sample Staircase / Ladder models.').showHelpAfterError(false);
+  const cli = new Command('staircase')
+    .description('Train, evaluate and sample Staircase / Ladder models.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .showHelpAfterError(false);
   cli.configureOutput({ outputError: (str, write) => write(str.trim().split('\n')[0]!.replace(/^error: /, 'staircase: ') + '\n') });
 
-  cli
-    .command('train')
-    .description(`train a model; presets: ${describePresets()}`)
-    .option('--config <file>', 'run config (JSON or YAML)')
-    .option('--preset <name>', 'tiny | small | base')
-    .option('--model <kind>', 'transformer-xl | staircase | cached-staircase | global-staircase | ladder | staircase-ladder')
-    .option('--data <spec>', 'brown | text:PATH[,PATH...] | enwik8:PATH | algorithmic:3var | algorithmic:5var | random-walk')
-    .option('--set <key=value>', 'override a config value (repeatable), e.g. --set model.dModel=64', collect, [])
-    .option('--out <dir>', 'run directory (default runs/<kind>-<data>-<time>)')
+  addConfigSources(cli.command('train').description(`train a model; presets: ${describePresets()}`), 'train')
+    .option('--out <dir>', 'run directory (default: runs/KIND-DATA-YYYYMMDD-HHMMSS, the UTC start time)')
     .option('--resume <dir>', 'continue the run in DIR exactly where its last checkpoint stopped')
-    .option('--backend <name>', 'auto | tfjs-node-gpu | tfjs-node | webgpu | wasm | cpu (also STAIRCASE_BACKEND)')
-    .option('--steps <n>', 'training steps (with --resume: the new total; the learning-rate schedule keeps its length)', integer)
     .option('--extend-schedule', 'with --resume --steps N: stretch the cosine schedule over the N steps (the learning rate changes)')
-    .option('--workers <n>', 'threads sharing each batch (data parallel; wasm and cpu backends), = --set train.workers=N', integer)
     .option('--force', 'overwrite a non-empty --out directory')
     .action(async (o) => {
       const signal = stopOnSignals();
-      const set = o.workers ? [...o.set, `train.workers=${o.workers}`] : o.set;
       const env = envBackend();
-      const result = await train({ ...o, set, file: o.config, signal, ...(env ? { defaultBackend: env } : {}) });
+      const result = await train({ ...configSources(o), signal, ...(env ? { defaultBackend: env } : {}) });
       process.stdout.write(
         result.interrupted
           ? `stopped at step ${result.steps}; resume with: staircase train --resume ${result.dir}\n`
@@ -54,23 +77,29 @@ export function program(): Command {
     .description('score a whole split')
     .option('--run <dir>', 'run directory (uses its best checkpoint)')
     .option('--checkpoint <file>', 'a checkpoint file')
-    .option('--data <spec>', 'data to score (default: the data the model was trained on)')
+    .option('--data <spec>', 'data to score (default: the data the model was trained on, as its run config names it)')
     .option('--split <name>', 'valid | test', 'valid')
     .option('--max-batches <n>', 'score only the first N batches (default: the whole split)', integer)
-    .option('--backend <name>', 'backend override')
-    .option('--runtime <name>', 'tfjs (default) | onnx (ONNX Runtime, exporting the checkpoint on the fly)')
-    .option('--device <name>', 'with --runtime onnx: auto | webgpu | wasm | cpu')
+    .option('--backend <name>', "backend (default: STAIRCASE_BACKEND, else the run's)")
+    .option('--runtime <name>', 'tfjs | onnx (ONNX Runtime, exporting the checkpoint on the fly) (default: tfjs, onnx with --onnx)')
+    .option('--device <name>', 'with --runtime onnx: auto | webgpu | wasm | cpu (default: auto)')
     .option('--onnx <file>', 'an exported model.onnx to run (implies --runtime onnx)')
-    .option('--quantize <type>', 'with --runtime onnx and a checkpoint: int8 weight products (dynamic quantization)')
+    .option('--quantize <type>', 'with --runtime onnx and a checkpoint: int8 weight products (dynamic quantization) (default: float32)')
     .option('--by-position', "labelled tasks: the error rate by the query's index within its episode")
     .option('--json', 'print one JSON object')
     .action(async (o) => {
       if (o.maxBatches === 0) throw new UsageError('--max-batches 0: expected at least 1 (leave it out to score the whole split)');
-      const m = await evalCommand(withEnvBackend(o));
-      if (o.json) process.stdout.write(`${JSON.stringify(m)}\n`);
+      const progress = batchProgress(`eval ${o.split}`);
+      let m: EvalReport;
+      try {
+        m = await evalCommand({ ...withEnvBackend(o), ...(progress ? { onBatch: progress.update } : {}) });
+      } finally {
+        progress?.stop();
+      }
+      if (o.json) process.stdout.write(`${JSON.stringify(evalRecord(m))}\n`);
       else {
         const skipped = m.skipped ? `; ${m.skipped} not scored: their batch row starts inside the episode` : '';
-        process.stdout.write(`${m.split} (${m.count} positions${skipped}): ${headline(m)}\n${formatByPosition(m)}`);
+        process.stdout.write(`${describeScored(m)}\n${m.split} (${m.count} positions${skipped}): ${headline(m)}\n${formatByPosition(m)}`);
       }
     });
 
@@ -79,18 +108,18 @@ export function program(): Command {
     .description('generate text with the streaming step (or label a task episode)')
     .option('--run <dir>', 'run directory (uses its best checkpoint)')
     .option('--checkpoint <file>', 'a checkpoint file')
-    .option('--prompt <text>', 'text to continue')
+    .option('--prompt <text>', "text to continue (default: the run's sample.prompt, empty unless set)")
     .option('--prompt-file <file>', 'read the text to continue from a file (for long prompts)')
-    .option('--tokens <n>', 'tokens to generate', integer)
-    .option('--temperature <t>', '0 = greedy', number)
-    .option('--top-k <k>', 'keep the k most likely tokens (0 = all)', integer)
-    .option('--top-p <p>', 'nucleus sampling threshold (1 = off)', number)
-    .option('--seed <s>', 'sampling seed', integer)
-    .option('--backend <name>', 'backend override')
-    .option('--runtime <name>', 'tfjs (default) | onnx (ONNX Runtime, exporting the checkpoint on the fly)')
-    .option('--device <name>', 'with --runtime onnx: auto | webgpu | wasm | cpu')
+    .option('--tokens <n>', "tokens to generate (default: the run's sample.tokens, 200 unless set)", integer)
+    .option('--temperature <t>', "0 = greedy (default: the run's sample.temperature, 0.8 unless set)", number)
+    .option('--top-k <k>', "keep the k most likely tokens, 0 = all (default: the run's sample.topK, 0 unless set)", integer)
+    .option('--top-p <p>', "nucleus sampling threshold, 1 = off (default: the run's sample.topP, 0.95 unless set)", number)
+    .option('--seed <s>', "sampling seed (default: the run's train.seed)", integer)
+    .option('--backend <name>', "backend (default: STAIRCASE_BACKEND, else the run's)")
+    .option('--runtime <name>', 'tfjs | onnx (ONNX Runtime, exporting the checkpoint on the fly) (default: tfjs, onnx with --onnx)')
+    .option('--device <name>', 'with --runtime onnx: auto | webgpu | wasm | cpu (default: auto)')
     .option('--onnx <file>', 'an exported model.onnx to run (implies --runtime onnx)')
-    .option('--quantize <type>', 'with --runtime onnx and a checkpoint: int8 weight products (dynamic quantization)')
+    .option('--quantize <type>', 'with --runtime onnx and a checkpoint: int8 weight products (dynamic quantization) (default: float32)')
     .option('--json', 'print one JSON object instead of streaming text')
     .action(async (o) => {
       checkSampling(o);
@@ -100,7 +129,10 @@ export function program(): Command {
         o.prompt = readFileSync(o.promptFile, 'utf8');
         delete o.promptFile;
       }
-      const write = o.json ? undefined : (t: string) => process.stdout.write(t);
+      // On a terminal, control characters a model generated (ESC …) are shown escaped, not acted on;
+      // redirected output (and samples/*.txt, --json) keeps the text as generated.
+      const show = process.stdout.isTTY ? escapeUnprintable : (t: string) => t;
+      const write = o.json ? undefined : (t: string) => process.stdout.write(show(t));
       const r = await sampleCommand({ ...withEnvBackend(o), ...(write ? { write } : {}) });
       process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : '\n');
     });
@@ -113,8 +145,8 @@ export function program(): Command {
     .requiredOption('--out <file>', 'where to write the step graph (FILE.onnx)')
     .option('--step-tokens <n>', 'tokens per run of the step graph (default: the chunk size, or 1)', integer)
     .option('--segment-tokens <n>', 'tokens per run of the segment graph (default: 8 steps, at least 64)', integer)
-    .option('--max-positions <n>', 'global-staircase only: positions the export models exactly (default 4096)', integer)
-    .option('--quantize <type>', 'int8: store the weight products as int8 (a quarter of the size; faster on CPUs with integer dot products)')
+    .option('--max-positions <n>', 'global-staircase only: positions the export models exactly (default: 4096)', integer)
+    .option('--quantize <type>', 'int8: store the weight products as int8 (about a third of the float32 size; faster on CPUs with integer dot products) (default: float32)')
     .option('--json', 'print one JSON object')
     .action(async (o) => {
       const r = await exportCommand(o);
@@ -125,17 +157,17 @@ export function program(): Command {
       );
     });
 
-  cli
-    .command('info')
-    .description('backends, model kinds, and parameters and layer applications per token of a config')
-    .option('--config <file>', 'run config (JSON or YAML)')
-    .option('--preset <name>', 'tiny | small | base')
-    .option('--model <kind>', 'model kind')
-    .option('--set <key=value>', 'override a config value (repeatable)', collect, [])
-    .option('--backend <name>', 'backend to probe')
+  addConfigSources(cli.command('config').description('print the resolved run config as YAML, every key --set accepts with its meaning (train --config reads it back)'), 'show')
+    .option('--json', 'print the resolved config as one JSON object')
+    .action(async (o) => {
+      const env = envBackend();
+      process.stdout.write(await configCommand({ ...configSources(o), ...(env ? { defaultBackend: env } : {}), ...(o.json ? { json: true } : {}) }));
+    });
+
+  addConfigSources(cli.command('info').description('backends, model kinds, and parameters and layer applications per token of a config'), 'show')
     .option('--json', 'print one JSON object')
     .action(async (o) => {
-      const info = await infoCommand({ ...o, file: o.config });
+      const info = await infoCommand(configSources(o));
       if (o.json) {
         process.stdout.write(`${JSON.stringify(info)}\n`);
         return;
@@ -158,12 +190,15 @@ export function program(): Command {
     .option('--only <models>', 'only these models (comma-separated names from the file)')
     .option('--seeds <list>', "these seeds instead of the file's, e.g. 0,1,2")
     .option('--runs <dir>', 'where run directories go', 'runs/experiments')
+    .option('--results <dir>', 'published reports: a run whose summary is there (same config) is done', 'docs/results')
+    .option('--no-results', 'train runs even when their results are published')
     .action(async (file: string, o) => {
       const { runExperiment, parseSeeds } = await import('./experiment/index.js');
       const signal = { stop: false };
       const summaries = await runExperiment(file, {
         parallel: o.parallel,
         runsDir: o.runs,
+        resultsDir: o.results === false ? null : o.results,
         signal,
         ...(o.only ? { only: String(o.only).split(',').map((s: string) => s.trim()) } : {}),
         ...(o.seeds ? { seeds: parseSeeds(o.seeds) } : {}),

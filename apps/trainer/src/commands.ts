@@ -2,36 +2,40 @@ import { createModel, listModelKinds } from '@staircase/core';
 import '@staircase/ladder';
 import '@staircase/staircase';
 import { formatBackendReport, selectBackend } from '@staircase/backend-tfjs';
-import type { Dataset, Tokenizer, TokenizerJSON } from '@staircase/data';
+import { type Dataset, type Tokenizer, type TokenizerJSON, assertVocabSize, tokenizerFromJSON } from '@staircase/data';
 import { describeDevices, generate as generateOnnx } from '@staircase/backend-onnx';
 import { evaluateSplitOnnx, onnxTokenizer, openOnnx, openRunData } from './onnx.js';
 import type { RunConfig } from './run-config.js';
-import { type EvalMetrics, evaluateSplit, headline } from './evaluate.js';
+import { type EvalMetrics, type EvalOptions, evaluateSplit, headline } from './evaluate.js';
 import { generate, tfjsStep } from './generate.js';
 import { type RunConfigSources, resolveRunConfig } from './run-config.js';
-import { findCheckpoint } from './run-dir.js';
-import { type Session, openSession } from './session.js';
+import { type ModelSource, findCheckpoint } from './run-dir.js';
+import { type ModelSession, type Session, isTaskSpec, openModel, openSession } from './session.js';
 import { UsageError } from './errors.js';
 import { KIND_FIELDS, PRESET_NAMES, preset } from './presets.js';
+import { formatConfigYaml } from './config-yaml.js';
 
 /** Where a trained model comes from, and optional overrides of its data. */
 export interface SourceOptions {
   run?: string;
   checkpoint?: string;
+  /** Data to score instead of the data the model was trained on (`eval`; for `sample`, a labelled task's episodes). */
   data?: string;
   backend?: string;
 }
 
-/** Opens the data and model of a checkpoint, with its weights restored. */
-export async function openTrained(options: SourceOptions): Promise<Session> {
-  const { checkpoint, config } = await findCheckpoint(options);
-  const run = options.backend ? { ...config, backend: options.backend as typeof config.backend } : config;
-  const session = await openSession(run, {
-    tokenizer: checkpoint.tokenizer as TokenizerJSON | undefined,
-    ...(options.data ? { dataSpec: options.data } : {}),
-  });
+type Found = Awaited<ReturnType<typeof findCheckpoint>>;
+
+const sourceOf = (found: Found): ModelSource => ({ path: found.path, which: found.role, step: found.checkpoint.step });
+
+function withBackend(config: RunConfig, backend: string | undefined): RunConfig {
+  return backend ? { ...config, backend: backend as RunConfig['backend'] } : config;
+}
+
+/** Restores a checkpoint's weights into a freshly opened session (closing it if they do not fit). */
+function restoreInto<S extends ModelSession>(session: S, found: Found): S {
   try {
-    session.trainer.restore(checkpoint);
+    session.trainer.restore(found.checkpoint);
     session.trainer.reset();
   } catch (e) {
     session.close();
@@ -40,24 +44,100 @@ export async function openTrained(options: SourceOptions): Promise<Session> {
   return session;
 }
 
+/**
+ * Opens the data and model of a checkpoint, with its weights restored. The data is `options.data`,
+ * else the data the run config embedded in the checkpoint names (only to score that data: a
+ * checkpoint's path is opened by `eval`, never by `sample` of language data).
+ */
+export async function openTrained(options: SourceOptions): Promise<Session & { source: ModelSource }> {
+  return openFound(await findCheckpoint(options), options);
+}
+
+async function openFound(found: Found, options: SourceOptions): Promise<Session & { source: ModelSource }> {
+  const run = withBackend(found.config, options.backend);
+  let session: Session;
+  try {
+    session = await openSession(run, {
+      tokenizer: found.checkpoint.tokenizer as TokenizerJSON | undefined,
+      ...(options.data ? { dataSpec: options.data } : {}),
+    });
+  } catch (e) {
+    throw options.data === undefined ? explainRunData(e, run) : e;
+  }
+  return { ...restoreInto(session, found), source: sourceOf(found) };
+}
+
+/** A failure to open the data a checkpoint names, said as such (with the way to score other data). */
+function explainRunData(e: unknown, config: RunConfig): unknown {
+  const err = e as NodeJS.ErrnoException;
+  const isDataError = err instanceof Error && (err.name === 'DataError' || typeof err.code === 'string');
+  if (!isDataError) return e;
+  return new UsageError(`cannot open ${config.data.spec}, the data this model was trained on (its saved run config names it): ${err.message}; give --data SPEC to score other data`);
+}
+
+/**
+ * Opens a checkpoint's model to sample from: its weights and the tokenizer saved with it. Language
+ * data is not opened (a run's corpus may be gone, and a checkpoint's data path is not to be
+ * trusted); a labelled task's episodes are generated, for the test episode `sample` labels.
+ */
+export async function openForSampling(options: SourceOptions): Promise<(ModelSession & { dataset?: Dataset; source: ModelSource })> {
+  const found = await findCheckpoint(options);
+  if (isTaskSpec(options.data ?? found.config.data.spec)) return openFound(found, options);
+  if (!found.checkpoint.tokenizer) throw new UsageError(`checkpoint ${found.path} carries no tokenizer; sample a checkpoint written by "staircase train"`);
+  const tokenizer = tokenizerFromJSON(found.checkpoint.tokenizer);
+  const vocabSize = found.checkpoint.config.vocabSize;
+  if (typeof vocabSize === 'number') assertVocabSize(tokenizer, vocabSize);
+  const session = await openModel(withBackend(found.config, options.backend), { model: { ...found.checkpoint.config }, tokenizer });
+  return { ...restoreInto(session, found), source: sourceOf(found) };
+}
+
+/** What `staircase eval` reports: the scores, which data they are of, and which model. */
+export interface EvalReport extends EvalMetrics {
+  /** The data spec scored. */
+  data: string;
+  /** `checkpoint`: the data the model was trained on (its run config names it); `--data`: given. */
+  dataFrom: 'checkpoint' | '--data';
+  /** The checkpoint (or exported model) scored. `eval --json` leaves out its path, so that records compare across directories and machines. */
+  checkpoint: ModelSource;
+}
+
+/** Options of {@link evalCommand}. */
+export interface EvalCommandOptions extends SourceOptions, RuntimeOptions {
+  split?: string;
+  maxBatches?: number;
+  byPosition?: boolean;
+  /** Called after each batch with the batches done and the total (e.g. a progress bar). */
+  onBatch?: (done: number, total: number) => void;
+}
+
 /** `staircase eval`: scores a whole split. */
-export async function evalCommand(
-  options: SourceOptions & RuntimeOptions & { split?: string; maxBatches?: number; byPosition?: boolean },
-): Promise<EvalMetrics> {
+export async function evalCommand(options: EvalCommandOptions): Promise<EvalReport> {
   const split = options.split ?? 'valid';
   if (split !== 'valid' && split !== 'test') throw new UsageError(`--split ${split}: expected valid or test`);
+  const settings = (config: RunConfig): EvalOptions => ({
+    batch: config.train.batch,
+    length: config.train.length,
+    ...(options.maxBatches ? { maxBatches: options.maxBatches } : {}),
+    ...(options.byPosition ? { byPosition: true } : {}),
+    ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+  });
+  const report = (m: EvalMetrics, config: RunConfig, model: ModelSource): EvalReport => ({
+    ...m,
+    data: options.data ?? config.data.spec,
+    dataFrom: options.data ? '--data' : 'checkpoint',
+    checkpoint: model,
+  });
   if (useOnnx(options)) {
-    const { model, config, tokenizer } = await openOnnx(options);
+    const { model, config, tokenizer, source } = await openOnnx(options);
     try {
-      const dataset = await openRunData(config, tokenizer, options.data);
+      let dataset: Dataset;
       try {
-        const t = config.train;
-        return await evaluateSplitOnnx(model, dataset, dataset.splits[split], {
-          batch: t.batch,
-          length: t.length,
-          ...(options.maxBatches ? { maxBatches: options.maxBatches } : {}),
-          ...(options.byPosition ? { byPosition: true } : {}),
-        });
+        dataset = await openRunData(config, tokenizer, options.data);
+      } catch (e) {
+        throw options.data === undefined ? explainRunData(e, config) : e;
+      }
+      try {
+        return report(await evaluateSplitOnnx(model, dataset, dataset.splits[split], settings(config)), config, source);
       } finally {
         dataset.close();
       }
@@ -67,16 +147,24 @@ export async function evalCommand(
   }
   const session = await openTrained(options);
   try {
-    const t = session.config.train;
-    return await evaluateSplit(session, session.dataset.splits[split], {
-      batch: t.batch,
-      length: t.length,
-      ...(options.maxBatches ? { maxBatches: options.maxBatches } : {}),
-      ...(options.byPosition ? { byPosition: true } : {}),
-    });
+    return report(await evaluateSplit(session, session.dataset.splits[split], settings(session.config)), session.config, session.source);
   } finally {
     session.close();
   }
+}
+
+/** An eval report as `eval --json` prints it: the checkpoint without its path (it is in the text output). */
+export function evalRecord(r: EvalReport): Omit<EvalReport, 'checkpoint'> & { checkpoint: Omit<ModelSource, 'path'> } {
+  const { path: _path, ...checkpoint } = r.checkpoint;
+  return { ...r, checkpoint };
+}
+
+/** One line naming what `eval` scored: the checkpoint (step, best or latest) and the data. */
+export function describeScored(r: EvalReport): string {
+  const m = r.checkpoint;
+  const what = m.which === 'onnx' ? `exported model ${m.path}` : `checkpoint ${m.path} (${m.which === 'file' ? '' : `${m.which}, `}step ${m.step})`;
+  const data = r.dataFrom === 'checkpoint' ? `${r.data}, the data it was trained on` : r.data;
+  return `scored ${what} on the ${r.split} split of ${data}`;
 }
 
 /** Which runtime scores or samples: TensorFlow.js (default) or ONNX Runtime on a device. */
@@ -111,11 +199,11 @@ export interface SampleOptions extends SourceOptions, RuntimeOptions {
 /** `staircase sample`: streams a continuation of the prompt (language data) or labels a task episode. */
 export async function sampleCommand(options: SampleOptions): Promise<{ prompt: string; text: string; ids: number[] }> {
   if (useOnnx(options)) return sampleOnnx(options);
-  const session = await openTrained(options);
+  const session = await openForSampling(options);
   try {
     const settings = samplingSettings(session.config, options);
     const count = options.tokens ?? session.config.sample.tokens;
-    if (session.dataset.labelled) {
+    if (session.dataset?.labelled) {
       warnPromptIgnored(options);
       const step = tfjsStep(session);
       try {
@@ -124,8 +212,8 @@ export async function sampleCommand(options: SampleOptions): Promise<{ prompt: s
         step.dispose();
       }
     }
-    const ids = generate(session, encodePrompt(session.dataset.tokenizer, settings.prompt), count, settings);
-    return await streamText(ids, session.dataset.tokenizer, settings.prompt, options.write);
+    const ids = generate(session, encodePrompt(session.tokenizer, settings.prompt), count, settings);
+    return await streamText(ids, session.tokenizer, settings.prompt, options.write);
   } finally {
     session.close();
   }
@@ -168,11 +256,6 @@ function encodePrompt(tokenizer: Tokenizer, prompt: string): number[] {
 
 function warnPromptIgnored(options: SampleOptions): void {
   if (options.prompt) process.stderr.write('staircase: --prompt is ignored for a labelled task: sample streams a test episode and shows the predicted labels\n');
-}
-
-/** The labelled state-tracking tasks (their episodes are generated, so opening them is cheap). */
-function isTaskSpec(spec: string): boolean {
-  return spec.startsWith('algorithmic:') || spec === 'random-walk';
 }
 
 function samplingSettings(config: RunConfig, options: SampleOptions) {
@@ -224,6 +307,24 @@ async function labelEpisode(dataset: Dataset, predict: (token: number) => Promis
   return { prompt: '', text: out.join(' '), ids: [] };
 }
 
+/**
+ * `staircase config`: the run config the sources resolve to, as YAML with each key's meaning and
+ * every key `--set` accepts (or one JSON object). The model section has its defaults filled in;
+ * `vocabSize` (from the data) and the initialisation seed (`train.seed`) are left out.
+ */
+export async function configCommand(sources: RunConfigSources & { json?: boolean }): Promise<string> {
+  const config = resolveRunConfig(sources);
+  const { vocabSize: _vocab, seed: _seed, ...model } = createModel({ ...config.model, vocabSize: 256 }).config as Record<string, unknown>;
+  const resolved = { ...config, model };
+  if (sources.json) return `${JSON.stringify(resolved)}\n`;
+  return formatConfigYaml(resolved, {
+    header: [
+      `staircase run config: preset ${config.preset}${sources.file ? `, then ${sources.file}` : ''}, then flags and --set (vocabSize comes from the data)`,
+      'change a key with --set SECTION.KEY=VALUE (e.g. --set train.lr=0.001), or save this and pass --config FILE',
+    ],
+  });
+}
+
 /** `staircase info`: backends, model kinds, and size and compute of the configured model. */
 export async function infoCommand(sources: RunConfigSources & { vocabSize?: number }): Promise<Record<string, unknown>> {
   const config = resolveRunConfig(sources);
@@ -252,4 +353,4 @@ export async function infoCommand(sources: RunConfigSources & { vocabSize?: numb
   };
 }
 
-export { headline };
+export { headline, type ModelSource };

@@ -1,6 +1,6 @@
 import type { ModelState } from '@staircase/core';
 import { type Tensor, disposeReplaced } from '@staircase/backend-tfjs';
-import { type Batch, type DataSplit, type Dataset, queryIndices } from '@staircase/data';
+import { type Batch, type Batcher, type DataSplit, type Dataset, queryIndices } from '@staircase/data';
 import { UsageError } from './errors.js';
 import type { Session } from './session.js';
 
@@ -41,6 +41,14 @@ export interface EvalOptions {
   maxBatches?: number;
   /** Labelled tasks: also tally errors by the query's index within its episode. */
   byPosition?: boolean;
+  /** Called after each batch with the batches done and the batches to do (e.g. a progress bar). */
+  onBatch?: (done: number, total: number) => void;
+}
+
+/** The batches an evaluation of `batcher` goes through: the whole split once, or `maxBatches`. */
+export function batchesToScore(batcher: Batcher, options: Pick<EvalOptions, 'maxBatches'>): number {
+  const all = batcher.stepsPerEpoch(0);
+  return options.maxBatches === undefined ? all : Math.min(all, options.maxBatches);
 }
 
 /**
@@ -91,6 +99,8 @@ export async function evaluateSplit(
   const { tf, ops } = trainer;
   const batcher = split.evalBatcher({ batch: options.batch, length: options.length });
   const tally = tallyFor(dataset, split, options);
+  const total = batchesToScore(batcher, options);
+  options.onBatch?.(0, total);
   let state: ModelState<Tensor> | null = null;
   for (let next = batcher.next(); !next.done; next = batcher.next()) {
     const b: Batch = next.value;
@@ -112,6 +122,7 @@ export async function evaluateSplit(
     state = out.state as unknown as ModelState<Tensor>;
     disposeReplaced(previous, state);
     tally.add(b, picked, argmax);
+    options.onBatch?.(tally.batches, total);
     if (options.maxBatches !== undefined && tally.batches >= options.maxBatches) break;
   }
   disposeReplaced(state, null);
@@ -180,7 +191,7 @@ export class EvalTally {
       split: this.split,
       loss,
       bitsPerToken: loss / Math.LN2,
-      unit: ({ byte: 'byte', char: 'char', word: 'word' } as Record<string, string>)[this.dataset.tokenizer.kind] ?? 'token',
+      unit: tokenUnit(this.dataset.tokenizer.kind),
       perplexity: Math.exp(loss),
       ...(this.dataset.labelled ? { errorRate: this.wrong / Math.max(this.count, 1) } : {}),
       count: this.count,
@@ -190,6 +201,11 @@ export class EvalTally {
         : {}),
     };
   }
+}
+
+/** What one token of a tokenizer kind is, as metrics name it: `byte`, `char`, `word`, or `token` (BPE). */
+export function tokenUnit(kind: string): string {
+  return ({ byte: 'byte', char: 'char', word: 'word' } as Record<string, string>)[kind] ?? 'token';
 }
 
 /** The headline metric of a dataset for reports: error rate for tasks, bits per token otherwise. */

@@ -1,12 +1,12 @@
 import { type ModelState, type SamplingOptions, sampleTokens } from '@staircase/core';
 import { type Tensor, disposeReplaced } from '@staircase/backend-tfjs';
-import type { Session } from './session.js';
+import type { ModelSession } from './session.js';
 
 /**
  * The model's streaming step on TensorFlow.js: `next(input)` feeds tokens with the carried state
  * and returns the logits of the last one; `dispose` frees the state.
  */
-export function tfjsStep(session: Session): { next: (input: readonly number[]) => Promise<Float32Array>; dispose: () => void } {
+export function tfjsStep(session: ModelSession): { next: (input: readonly number[]) => Promise<Float32Array>; dispose: () => void } {
   const { trainer, model } = session;
   const { tf, ops } = trainer;
   // A long input (a prompt) goes through in segments of the training length: the models give the
@@ -41,7 +41,7 @@ export function tfjsStep(session: Session): { next: (input: readonly number[]) =
  * re-processed.
  */
 export async function* generate(
-  session: Session,
+  session: ModelSession,
   prompt: readonly number[],
   count: number,
   options: SamplingOptions & { seed: number },
@@ -55,7 +55,7 @@ export async function* generate(
 }
 
 /** Greedy continuation computed the slow way — the whole prefix re-run for every token (for tests). */
-export async function greedyByRerunning(session: Session, prompt: readonly number[], count: number): Promise<number[]> {
+export async function greedyByRerunning(session: ModelSession, prompt: readonly number[], count: number): Promise<number[]> {
   const { trainer, model } = session;
   const { tf, ops } = trainer;
   const seq = prompt.length > 0 ? [...prompt] : [0];

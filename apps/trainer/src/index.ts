@@ -1,11 +1,25 @@
 export { train, type TrainOptions, type TrainResult } from './train-loop.js';
-export { evalCommand, sampleCommand, infoCommand, openTrained, type SourceOptions, type SampleOptions } from './commands.js';
+export {
+  evalCommand,
+  sampleCommand,
+  infoCommand,
+  openTrained,
+  openForSampling,
+  describeScored,
+  evalRecord,
+  type SourceOptions,
+  type SampleOptions,
+  type EvalCommandOptions,
+  type EvalReport,
+  type ModelSource,
+} from './commands.js';
 export { evaluateSplit, headline, type EvalMetrics } from './evaluate.js';
 export { generate, greedyByRerunning } from './generate.js';
 export { pickToken, type SamplingOptions } from '@staircase/core';
 export { resolveRunConfig, runConfigSchema, applySet, type RunConfig, type RunConfigSources } from './run-config.js';
 export { preset, PRESET_NAMES, KIND_FIELDS } from './presets.js';
-export { openSession, type Session } from './session.js';
+export { openSession, openModel, type Session, type ModelSession, type OpenModelOptions } from './session.js';
+export { escapeUnprintable } from './printable.js';
 export { UsageError, isUserError } from './errors.js';
 export { parseQuantization } from './onnx.js';
 export * from './bench.js';

@@ -26,13 +26,11 @@ const gib = (n: number) => `${(n / 1024 ** 3).toFixed(1)} GiB`;
  */
 export function checkTrainingMemory(model: Model, config: RunConfig, backend: string): void {
   const need = trainingBytes(model, config.train);
-  // Data-parallel workers each hold a full replica in their own WASM memory: the limit is per worker.
-  const perWorker = need;
   const limit = backend === 'wasm' ? WASM_LIMIT : totalmem();
   const where = backend === 'wasm' ? "WASM's 4 GiB memory" : `this machine's ${gib(totalmem())} of memory`;
-  if (perWorker > limit) {
+  if (need > limit) {
     throw new UsageError(
-      `this model needs about ${gib(perWorker)} to train (${model.cost().parameters.toLocaleString('en')} parameters, batch ${config.train.batch} × ${config.train.length}), more than ${where}; use a smaller model.dModel / dFF / layers or train.batch`,
+      `this model needs about ${gib(need)} to train (${model.cost().parameters.toLocaleString('en')} parameters, batch ${config.train.batch} × ${config.train.length}), more than ${where}; use a smaller model.dModel / dFF / layers or train.batch`,
     );
   }
 }

@@ -5,9 +5,9 @@ import { type ExportedModel, type OnnxDevice, OnnxModel, type OnnxStream, type Q
 import { loadOnnxModel, writeExport } from '@staircase/backend-onnx/node';
 import { type Dataset, type DataSplit, type TokenizerJSON, openDataset, tokenizerFromJSON } from '@staircase/data';
 import { UsageError } from './errors.js';
-import { type EvalMetrics, type EvalOptions, tallyFor } from './evaluate.js';
+import { type EvalMetrics, type EvalOptions, batchesToScore, tallyFor } from './evaluate.js';
 import { type RunConfig, runConfigSchema } from './run-config.js';
-import { findCheckpoint } from './run-dir.js';
+import { type ModelSource, findCheckpoint } from './run-dir.js';
 import { datasetOptions } from './session.js';
 
 /** Options of `staircase export`. */
@@ -30,9 +30,9 @@ export function parseQuantization(value: string | undefined): Quantization | und
 }
 
 /** Exports a checkpoint's model in memory (for `--runtime onnx` and `staircase export`). */
-async function exportCheckpoint(options: ExportCommandOptions): Promise<{ exported: ExportedModel; config: RunConfig }> {
+async function exportCheckpoint(options: ExportCommandOptions): Promise<{ exported: ExportedModel; config: RunConfig; source: ModelSource }> {
   const quantize = parseQuantization(options.quantize);
-  const { checkpoint, config } = await findCheckpoint(options);
+  const { checkpoint, config, path, role } = await findCheckpoint(options);
   const model = createModel({ ...checkpoint.config });
   const params: HostParams = Object.fromEntries(Object.entries(checkpoint.params).map(([name, t]) => [name, t.data]));
   const exported = exportModel(model, params, {
@@ -43,7 +43,7 @@ async function exportCheckpoint(options: ExportCommandOptions): Promise<{ export
     ...(options.maxPositions !== undefined ? { maxPositions: options.maxPositions } : {}),
     ...(quantize ? { quantize } : {}),
   });
-  return { exported, config };
+  return { exported, config, source: { path, which: role, step: checkpoint.step } };
 }
 
 /** `staircase export`: writes the step graph to `--out` and the segment graph next to it. */
@@ -79,7 +79,9 @@ export interface OnnxSourceOptions {
 const DEVICES = ['auto', 'webgpu', 'wasm', 'cpu'];
 
 /** Opens the ONNX model and the run settings it was trained with. */
-export async function openOnnx(options: OnnxSourceOptions): Promise<{ model: OnnxModel; config: RunConfig; tokenizer: TokenizerJSON | undefined }> {
+export async function openOnnx(
+  options: OnnxSourceOptions,
+): Promise<{ model: OnnxModel; config: RunConfig; tokenizer: TokenizerJSON | undefined; source: ModelSource }> {
   const device = (options.device ?? 'auto') as OnnxDevice;
   if (!DEVICES.includes(device)) throw new UsageError(`--device ${device}: expected one of ${DEVICES.join(', ')}`);
   checkCommandLineForOrt(device);
@@ -93,11 +95,16 @@ export async function openOnnx(options: OnnxSourceOptions): Promise<{ model: Onn
       await model.release();
       throw new UsageError(`${options.onnx} was not exported from a staircase run (no run settings in its metadata); use --run or --checkpoint`);
     }
-    return { model, config: parseConfig(runConfigSchema, run, `${options.onnx} run settings`), tokenizer: model.metadata.tokenizer as TokenizerJSON | undefined };
+    return {
+      model,
+      config: parseConfig(runConfigSchema, run, `${options.onnx} run settings`),
+      tokenizer: model.metadata.tokenizer as TokenizerJSON | undefined,
+      source: { path: options.onnx, which: 'onnx' },
+    };
   }
-  const { exported, config } = await exportCheckpoint(options);
+  const { exported, config, source } = await exportCheckpoint(options);
   const model = await OnnxModel.load({ step: exported.step, segment: exported.segment }, { device });
-  return { model, config, tokenizer: exported.stepMetadata.tokenizer as TokenizerJSON | undefined };
+  return { model, config, tokenizer: exported.stepMetadata.tokenizer as TokenizerJSON | undefined, source };
 }
 
 /**
@@ -130,6 +137,8 @@ export async function evaluateSplitOnnx(
 ): Promise<EvalMetrics> {
   const batcher = split.evalBatcher({ batch: options.batch, length: options.length });
   const tally = tallyFor(dataset, split, options);
+  const total = batchesToScore(batcher, options);
+  options.onBatch?.(0, total);
   const V = model.segmentMetadata.vocabSize;
   let stream: OnnxStream | null = null;
   for (let next = batcher.next(); !next.done; next = batcher.next()) {
@@ -146,6 +155,7 @@ export async function evaluateSplitOnnx(
       argmax[i] = best;
     }
     tally.add(b, picked, argmax);
+    options.onBatch?.(tally.batches, total);
     if (options.maxBatches !== undefined && tally.batches >= options.maxBatches) break;
   }
   return tally.metrics();

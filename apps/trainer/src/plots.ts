@@ -23,7 +23,8 @@ export async function lineChartSvg(title: string, yTitle: string, points: CurveP
     ...frame(title, points),
     mark: { type: 'line', point: points.length < 60 },
     encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'step' },
+      // Steps are whole numbers: integer ticks only, however few steps there are.
+      x: { field: 'step', type: 'quantitative', title: 'step', axis: { format: 'd', tickMinStep: 1 } },
       y: { field: 'value', type: 'quantitative', title: yTitle, scale: { zero: false } },
       color: { field: 'series', type: 'nominal', title: null },
     },

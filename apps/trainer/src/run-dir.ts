@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { type Checkpoint, loadCheckpoint } from '@staircase/backend-tfjs';
 import { UsageError } from './errors.js';
 import { lockRunDir } from './run-lock.js';
@@ -16,6 +16,29 @@ export const runFiles = (dir: string) => ({
   samples: join(dir, 'samples'),
   plots: join(dir, 'plots'),
 });
+
+/** A data spec as a directory-name word: `brown`, `random-walk`, `algorithmic-3var`, `text-corpus` (the first file's name). */
+function dataWord(spec: string): string {
+  const colon = spec.indexOf(':');
+  const source = colon < 0 ? spec : spec.slice(0, colon);
+  const first = colon < 0 ? '' : (spec.slice(colon + 1).split(',')[0] ?? '');
+  const name = source === 'text' && first ? `text-${basename(first, extname(first))}` : source === 'algorithmic' ? spec : source;
+  return name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').slice(0, 40) || 'data';
+}
+
+/** `2026-12-04T21:30:45.123Z` → `20261204-213045` (UTC). */
+const stamp = (at: Date) => at.toISOString().slice(0, 19).replace(/-|:/g, '').replace('T', '-');
+
+/**
+ * The run directory of a new run without `--out`: `ROOT/KIND-DATA-YYYYMMDD-HHMMSS` in UTC, e.g.
+ * `runs/staircase-brown-20261204-213045`, with `-2`, `-3` … added when that name is taken.
+ */
+export function defaultRunDir(kind: string, spec: string, at: Date = new Date(), root = 'runs'): string {
+  const base = join(root, `${kind.replace(/[^a-z0-9]+/gi, '-')}-${dataWord(spec)}-${stamp(at)}`);
+  let dir = base;
+  for (let n = 2; existsSync(dir); n++) dir = `${base}-${n}`;
+  return dir;
+}
 
 /** Writes a file atomically: a reader sees the old content or the new, never half of one. */
 export function writeAtomic(path: string, content: string): void {
@@ -100,8 +123,28 @@ export function truncateMetrics(dir: string, step: number, dropValidAtStep = fal
   writeAtomic(runFiles(dir).metrics, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
 }
 
+/** Which checkpoint of a run a file is: `best.ckpt`, `latest.ckpt`, or another file. */
+export type CheckpointRole = 'best' | 'latest' | 'file';
+
+/** The role a checkpoint file's name gives it (`--checkpoint DIR/checkpoints/best.ckpt` is the best). */
+export function checkpointRole(path: string): CheckpointRole {
+  const name = basename(path);
+  return name === 'best.ckpt' ? 'best' : name === 'latest.ckpt' ? 'latest' : 'file';
+}
+
+/** What a command scored or sampled: a checkpoint (its step; the run's best or latest), or an exported ONNX file. */
+export interface ModelSource {
+  path: string;
+  /** `best` / `latest`: that checkpoint of a run; `file`: another checkpoint file; `onnx`: an exported model. */
+  which: CheckpointRole | 'onnx';
+  /** Training steps of the checkpoint (absent for an exported ONNX file). */
+  step?: number;
+}
+
 /** The checkpoint a command should read: `--checkpoint FILE`, or the run's best (else latest). */
-export async function findCheckpoint(options: { run?: string; checkpoint?: string }): Promise<{ path: string; checkpoint: Checkpoint; config: RunConfig }> {
+export async function findCheckpoint(
+  options: { run?: string; checkpoint?: string },
+): Promise<{ path: string; role: CheckpointRole; checkpoint: Checkpoint; config: RunConfig }> {
   let path = options.checkpoint;
   if (!path) {
     if (!options.run) throw new UsageError('give --run DIR or --checkpoint FILE');
@@ -115,5 +158,5 @@ export async function findCheckpoint(options: { run?: string; checkpoint?: strin
   const checkpoint = await loadCheckpoint(path);
   const saved = (checkpoint.metadata as { runConfig?: unknown } | undefined)?.runConfig;
   if (!saved) throw new UsageError(`checkpoint ${path} has no run config; it was not written by "staircase train"`);
-  return { path, checkpoint, config: parseConfig(runConfigSchema, saved, `${path} run config`) };
+  return { path, role: checkpointRole(path), checkpoint, config: parseConfig(runConfigSchema, saved, `${path} run config`) };
 }

@@ -4,12 +4,14 @@ import { type Checkpoint, formatBackendReport, loadCheckpoint, saveCheckpoint } 
 import type { Batch, TokenizerJSON } from '@staircase/data';
 import { SingleBar } from 'cli-progress';
 import { UsageError } from './errors.js';
-import { type EvalMetrics, evaluateSplit, headline } from './evaluate.js';
+import { type EvalMetrics, evaluateSplit, headline, tokenUnit } from './evaluate.js';
 import { generate } from './generate.js';
 import { lineChartSvg } from './plots.js';
+import { escapeUnprintable } from './printable.js';
+import { formatConfigYaml } from './config-yaml.js';
 import { parseConfig } from '@staircase/core';
 import { type RunConfig, type RunConfigSources, resolveRunConfig, runConfigSchema } from './run-config.js';
-import { appendMetric, checkRunDirFree, createRunDir, removeRunFiles, readMetrics, readRunConfig, runFiles, truncateMetrics, writeAtomic } from './run-dir.js';
+import { appendMetric, checkRunDirFree, createRunDir, defaultRunDir, removeRunFiles, readMetrics, readRunConfig, runFiles, truncateMetrics, writeAtomic } from './run-dir.js';
 import { lockRunDir, removeStaleTemps } from './run-lock.js';
 import { type Session, openSession } from './session.js';
 
@@ -31,6 +33,11 @@ export interface TrainOptions extends RunConfigSources {
   sample?: boolean;
   /** Stops the loop after the current step (Ctrl-C). Installed by the CLI. */
   signal?: { stop: boolean };
+  /**
+   * Flags given as shortcuts of `--set` (e.g. `--lr`): their assignments come first in `set`, and
+   * `--resume` names them when it refuses them.
+   */
+  shortcuts?: readonly string[];
 }
 
 /** What a finished (or interrupted) training run reports. */
@@ -82,7 +89,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
   } else {
     config = resolveRunConfig(options);
-    dir = options.out ?? join('runs', `${String(config.model.kind)}-${config.data.spec.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}`);
+    dir = options.out ?? defaultRunDir(String(config.model.kind), config.data.spec);
     checkRunDirFree(dir, options.force ?? false);
   }
   try {
@@ -118,7 +125,8 @@ function refuseIgnoredFlags(options: TrainOptions): void {
     ['--data', options.data],
     ['--out', options.out],
     ['--force', options.force],
-    ['--set', options.set?.length ? options.set : undefined],
+    ...(options.shortcuts ?? []).map((flag) => [flag, true]),
+    ['--set', (options.set?.length ?? 0) > (options.shortcuts?.length ?? 0) ? options.set : undefined],
   ].filter(([, v]) => v !== undefined && v !== false);
   if (given.length > 0) {
     throw new UsageError(
@@ -135,7 +143,7 @@ async function loop(session: Session, dir: string, checkpoint: Checkpoint | unde
   log(`staircase train → ${dir}`);
   log(formatBackendReport(session.backend));
   log(`model ${model.kind}: ${model.cost().parameters.toLocaleString('en')} parameters, ${model.cost().layerApplicationsPerToken} layer applications per token`);
-  log(`config ${JSON.stringify(resolved)}`);
+  log(`config (staircase config explains every key):\n${formatConfigYaml(resolved, { explain: false }).trimEnd().replace(/^/gm, '  ')}`);
   writeAtomic(files.config, `${JSON.stringify(config, null, 2)}\n`);
 
   let best = Number.POSITIVE_INFINITY;
@@ -248,28 +256,32 @@ async function writeSample(session: Session, dir: string, log: (l: string) => vo
   const ids: number[] = [];
   for await (const id of generate(session, prompt, s.tokens, { ...s, seed: config.train.seed })) ids.push(id);
   const text = dataset.tokenizer.decode([...prompt, ...ids]);
-  writeFileSync(join(runFiles(dir).samples, `step-${trainer.stepCount}.txt`), text);
-  log(`sample (${s.tokens} tokens, temperature ${s.temperature}):\n${text}`);
+  const file = join(runFiles(dir).samples, `step-${trainer.stepCount}.txt`);
+  writeFileSync(file, text);
+  // The log shows control characters escaped (a model's ESC would drive the terminal); the file keeps the text as generated.
+  log(`sample (${s.tokens} tokens, temperature ${s.temperature}; as generated in ${file}):\n${escapeUnprintable(text)}`);
   return text;
 }
 
-/** Renders the training and validation curves of a run to SVG. */
+/** Renders the training and validation curves of a run to SVG, with units as the console names them. */
 async function plots(dir: string, session: Session): Promise<void> {
   const records = readMetrics(dir);
   const train = records.filter((r) => r.split === 'train');
   const valid = records.filter((r) => r.split === 'valid');
   const f = runFiles(dir);
+  const labelled = session.dataset.labelled;
+  // What a scored position is: a byte, char, word or token (the console's bits/byte), a labelled position for tasks.
+  const unit = labelled ? 'labelled position' : tokenUnit(session.dataset.tokenizer.kind);
   const loss = [
     ...train.map((r) => ({ step: Number(r.step), value: Number(r.loss), series: 'train loss' })),
     ...valid.map((r) => ({ step: Number(r.step), value: Number(r.loss), series: 'valid loss' })),
   ];
-  writeAtomic(join(f.plots, 'loss.svg'), await lineChartSvg('Loss (nats per token)', 'loss', loss));
-  const labelled = session.dataset.labelled;
+  writeAtomic(join(f.plots, 'loss.svg'), await lineChartSvg(`Loss (nats per ${unit})`, 'loss', loss));
   const metric = valid.map((r) => ({
     step: Number(r.step),
     value: labelled ? 100 * Number(r.errorRate) : Number(r.bitsPerToken),
-    series: labelled ? 'valid error %' : 'valid bits/token',
+    series: labelled ? 'valid error %' : `valid bits/${unit}`,
   }));
-  const title = labelled ? 'Validation error rate (%)' : 'Validation bits per token';
-  writeAtomic(join(f.plots, labelled ? 'error-rate.svg' : 'bits-per-token.svg'), await lineChartSvg(title, labelled ? 'error %' : 'bits', metric));
+  const title = labelled ? 'Validation error rate (%)' : `Validation bits per ${unit}`;
+  writeAtomic(join(f.plots, labelled ? 'error-rate.svg' : 'bits-per-token.svg'), await lineChartSvg(title, labelled ? 'error %' : `bits/${unit}`, metric));
 }

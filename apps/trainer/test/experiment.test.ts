@@ -69,12 +69,12 @@ describe('staircase experiment', () => {
 
     const resumed = await cli(['experiment', 'run', file, '--parallel', '2', '--runs', join(dir, 'b')]);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/\(\d done, [1-9] to resume, \d new\)/);
+    expect(resumed.stderr).toMatch(/\(\d done, \d to score, [1-9] to resume, \d new\)/);
     for (const [m, s] of RUNS) expect(comparable(join(dir, 'b'), m, s), `${m} seed ${s}`).toEqual(comparable(join(dir, 'a'), m, s));
 
     // Finished runs are skipped.
     const again = await cli(['experiment', 'run', file, '--runs', join(dir, 'b')]);
-    expect(again.stderr).toMatch(/4 runs \(4 done, 0 to resume, 0 new\)/);
+    expect(again.stderr).toMatch(/4 runs \(4 done, 0 to score, 0 to resume, 0 new\)/);
 
     // A run trained to the end but not scored (stopped in between) is scored, not trained again.
     rmSync(join(dir, 'b', 'tiny', 'xl', 'seed-0', 'summary.json'));
@@ -110,6 +110,21 @@ describe('staircase experiment', () => {
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
     expect(readFileSync(join(out, 'tiny.md'), 'utf8')).toBe(md);
     expect(readFileSync(index, 'utf8')).toBe(indexText);
+
+    // A fresh checkout has the published summaries but no run directories: nothing is trained again,
+    // unless asked (--no-results), or unless the file changed (the published run is of another config).
+    const fresh = join(dir, 'fresh');
+    const published = await cli(['experiment', 'run', file, '--runs', fresh, '--results', out]);
+    expect(published.code, published.stderr).toBe(0);
+    expect(published.stderr).toMatch(/4 runs \(4 done, 4 of them published in .*, 0 to score, 0 to resume, 0 new\)/);
+    expect(published.stdout).toMatch(/4 runs finished/);
+    expect(existsSync(fresh)).toBe(false);
+    const ignored = await cli(['experiment', 'run', file, '--only', 'xl', '--seeds', '0', '--runs', fresh, '--no-results']);
+    expect(ignored.stderr).toMatch(/1 runs \(0 done, 0 to score, 0 to resume, 1 new\)/);
+    expect(comparable(fresh, 'xl', 0)).toEqual(comparable(join(dir, 'a'), 'xl', 0));
+    writeFileSync(file, TINY.replace('memory: 8', 'memory: 4'));
+    const edited = await cli(['experiment', 'run', file, '--only', 'xl', '--seeds', '1', '--runs', fresh, '--results', out]);
+    expect(edited.stderr).toMatch(/1 runs \(0 done, 0 to score, 0 to resume, 1 new\)/);
   });
 
   it('an edited experiment file does not silently reuse runs of the old config', async () => {

@@ -120,18 +120,47 @@ describe('a full disk', () => {
 describe('fault injection', () => {
   it('20 kills (SIGKILL) at random moments: every resume is exact and no temp file survives the next start', async () => {
     const root = tmp('kills');
-    const args = [...tiny, '--steps', '30', '--set', 'train.checkpointEvery=1', '--set', 'train.evalEvery=7'];
+    const args = [...tiny, '--steps', '60', '--set', 'train.checkpointEvery=1', '--set', 'train.evalEvery=7'];
     const straight = await cli(['train', ...args, '--out', join(root, 'straight')]);
     expect(straight.code, straight.stderr).toBe(0);
     const dir = join(root, 'killed');
     const rng = new SeededRandom(7);
+    // The last train step logged; a line torn by a kill is skipped (the next start drops it).
+    const lastStep = () => {
+      if (!existsSync(join(dir, 'metrics.jsonl'))) return 0;
+      let step = 0;
+      for (const line of readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n')) {
+        try {
+          const r = JSON.parse(line) as { step: number; split?: string };
+          if (r.split === 'train') step = Math.max(step, r.step);
+        } catch {}
+      }
+      return step;
+    };
     let kills = 0;
     let finished = false;
     while (!finished) {
       const resume = existsSync(join(dir, 'checkpoints', 'latest.ckpt'));
       const child = spawn(process.execPath, [CLI, 'train', ...(resume ? ['--resume', dir] : [...args, '--out', dir, '--force'])], { stdio: 'ignore' });
-      const timer = kills < 20 ? setTimeout(() => child.kill('SIGKILL'), 400 + Math.floor(rng.next() * 2500)) : undefined;
+      // The moment is tied to progress, not to wall time, so that a fast or a slow machine gets the
+      // same 20 kills: a quarter during start-up, the rest 0–150 ms after the run logs step k + 1 or
+      // k + 2 (inside a step, a checkpoint write or a validation).
+      let timer: NodeJS.Timeout | undefined;
+      let poll: NodeJS.Timeout | undefined;
+      if (kills < 20) {
+        const during = rng.next() < 0.25;
+        const target = lastStep() + 1 + Math.floor(rng.next() * 2);
+        const delay = Math.floor(rng.next() * (during ? 600 : 150));
+        if (during) timer = setTimeout(() => child.kill('SIGKILL'), delay);
+        else
+          poll = setInterval(() => {
+            if (lastStep() < target) return;
+            clearInterval(poll);
+            timer = setTimeout(() => child.kill('SIGKILL'), delay);
+          }, 10);
+      }
       const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      clearInterval(poll);
       clearTimeout(timer);
       if (code === 0) finished = true;
       else kills++;

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import type { EvalMetrics } from '../evaluate.js';
 import { type BandPoint, bandChartSvg } from '../plots.js';
 import { readMetrics, writeAtomic } from '../run-dir.js';
-import { type RunSummary, readJsonFile, readSummary, sameRun } from './run.js';
+import { type RunSummary, publishedSummaryPath, readJsonFile, readSummary, sameRun } from './run.js';
 import { type Experiment, type LoadExperimentOptions, loadExperiment } from './spec.js';
 
 /** Options of {@link reportExperiment}. */
@@ -56,7 +56,7 @@ function bands(series: string, runs: { x: number; y: number }[][]): BandPoint[] 
 
 /** A summary from a run directory, else the copy an earlier report committed. */
 function findSummary(exp: Experiment, dir: string, outDir: string, model: string, seed: number): RunSummary | undefined {
-  return readSummary(dir) ?? readJsonFile<RunSummary>(join(outDir, exp.name, 'runs', `${model}-seed-${seed}.json`));
+  return readSummary(dir) ?? readJsonFile<RunSummary>(publishedSummaryPath(outDir, exp.name, { model, seed }));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModel } from '@staircase/core';
 import { openDataset } from '@staircase/data';
@@ -9,7 +9,7 @@ import { MultiBar } from 'cli-progress';
 import { UsageError } from '../errors.js';
 import type { EvalMetrics } from '../evaluate.js';
 import { readMetrics, readRunConfig, runFiles, writeAtomic } from '../run-dir.js';
-import { datasetOptions } from '../session.js';
+import { datasetOptions, isTaskSpec } from '../session.js';
 import { type Experiment, type LoadExperimentOptions, type PlannedRun, loadExperiment } from './spec.js';
 
 /** What a finished run of an experiment reports: `summary.json` in its run directory. */
@@ -47,6 +47,12 @@ export interface RunExperimentOptions extends LoadExperimentOptions {
   progressEvery?: number;
   /** Stops starting runs and interrupts running ones (they save a checkpoint). */
   signal?: { stop: boolean };
+  /**
+   * Where reports are published (`staircase experiment report --out`). A run whose summary a report
+   * already copied there, for the same config, counts as done: a fresh checkout that has the
+   * published results does not train them again. Default `docs/results`; `null` to ignore them.
+   */
+  resultsDir?: string | null;
 }
 
 /**
@@ -64,11 +70,23 @@ function defaultCli(): string {
   return join(dirname(here), 'cli.js');
 }
 
+/** Where a report publishes the copy of a run's summary: `<resultsDir>/<experiment>/runs/<model>-seed-<s>.json`. */
+export const publishedSummaryPath = (resultsDir: string, experiment: string, run: Pick<PlannedRun, 'model' | 'seed'>) =>
+  join(resultsDir, experiment, 'runs', `${run.model}-seed-${run.seed}.json`);
+
+/** The published summary of a run, when there is one for the run's current config. */
+export function publishedSummary(resultsDir: string | null, experiment: string, run: PlannedRun): RunSummary | undefined {
+  if (resultsDir === null) return undefined;
+  const s = readJsonFile<RunSummary>(publishedSummaryPath(resultsDir, experiment, run));
+  return s && sameRun(s.config, run.config) ? s : undefined;
+}
+
 /**
- * Where a planned run stands (see {@link RunStatus}).
+ * Where a planned run stands (see {@link RunStatus}). With `published` (the run's summary in the
+ * published results, for its current config) a run with no directory of its own is done.
  * @throws UsageError when the directory holds a run of another config (the experiment file changed).
  */
-export function runStatus(run: PlannedRun): RunStatus {
+export function runStatus(run: PlannedRun, published?: RunSummary): RunStatus {
   const f = runFiles(run.dir);
   if (existsSync(f.config) && !sameRun(readRunConfig(run.dir), run.config)) {
     throw new UsageError(
@@ -76,6 +94,7 @@ export function runStatus(run: PlannedRun): RunStatus {
     );
   }
   if (existsSync(summaryPath(run.dir))) return 'done';
+  if (published && !existsSync(f.config)) return 'done';
   if (!existsSync(f.latest)) return 'new';
   return trainedToTheEnd(run) ? 'score' : 'resume';
 }
@@ -203,10 +222,14 @@ export async function runExperiment(file: string, options: RunExperimentOptions 
   if (!existsSync(cli)) throw new UsageError(`the staircase CLI is not built (${cli}); run pnpm build`);
   const parallel = options.parallel ?? 1;
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel ${parallel}: expected a whole number ≥ 1`);
-  const statuses = exp.runs.map((r) => runStatus(r));
+  const resultsDir = options.resultsDir === undefined ? join('docs', 'results') : options.resultsDir;
+  const published = new Map(exp.runs.map((r) => [r, publishedSummary(resultsDir, exp.name, r)]));
+  const statuses = exp.runs.map((r) => runStatus(r, published.get(r)));
   const todo = exp.runs.filter((_, i) => statuses[i] !== 'done');
+  const count = (s: RunStatus) => statuses.filter((x) => x === s).length;
+  const fromResults = exp.runs.filter((r, i) => statuses[i] === 'done' && !readSummary(r.dir)).length;
   log(
-    `experiment ${exp.name}: ${exp.runs.length} runs (${statuses.filter((s) => s === 'done').length} done, ${statuses.filter((s) => s === 'resume').length} to resume, ${statuses.filter((s) => s === 'new').length} new), ${parallel} at a time`,
+    `experiment ${exp.name}: ${exp.runs.length} runs (${count('done')} done${fromResults ? `, ${fromResults} of them published in ${resultsDir}` : ''}, ${count('score')} to score, ${count('resume')} to resume, ${count('new')} new), ${parallel} at a time`,
   );
   // The backend may differ between machines (it is not part of what a run is): the file's, else
   // STAIRCASE_BACKEND, passed to every child.
@@ -252,7 +275,7 @@ export async function runExperiment(file: string, options: RunExperimentOptions 
 
   const one = async (run: PlannedRun): Promise<void> => {
     if (signal.stop) return;
-    const status = runStatus(run);
+    const status = runStatus(run, published.get(run));
     if (status === 'done') return;
     mkdirSync(run.dir, { recursive: true });
     const configFile = join(run.dir, 'experiment-config.json');
@@ -287,7 +310,7 @@ export async function runExperiment(file: string, options: RunExperimentOptions 
     }
     const final: RunSummary['final'] = {};
     for (const split of exp.spec.splits) {
-      const args = ['eval', '--checkpoint', runFiles(run.dir).latest, '--split', split, '--json', ...backendArgs, ...(isLabelled(run) ? ['--by-position'] : [])];
+      const args = ['eval', '--checkpoint', runFiles(run.dir).latest, '--split', split, '--json', ...backendArgs, ...(isTaskSpec(run.config.data.spec) ? ['--by-position'] : [])];
       const r = await child(cli, args, run.dir, children);
       if (signal.stop) return stopped();
       if (r.code !== 0) {
@@ -295,7 +318,10 @@ export async function runExperiment(file: string, options: RunExperimentOptions 
         throw new UsageError(`scoring ${run.model} seed ${run.seed} on ${split} failed (exit ${r.code}); see ${join(run.dir, 'experiment.log')}`);
       }
       try {
-        final[split] = JSON.parse(r.stdout.trim().split('\n').pop() as string) as EvalMetrics;
+        const scored = JSON.parse(r.stdout.trim().split('\n').pop() as string) as EvalMetrics & { checkpoint?: { path?: string } };
+        // The checkpoint's path inside the run directory: a summary is committed and read elsewhere.
+        if (scored.checkpoint?.path) scored.checkpoint = { ...scored.checkpoint, path: relative(run.dir, scored.checkpoint.path) };
+        final[split] = scored;
       } catch {
         stopped();
         throw new UsageError(`scoring ${run.model} seed ${run.seed} on ${split} printed no result; see ${join(run.dir, 'experiment.log')}`);
@@ -336,11 +362,7 @@ export async function runExperiment(file: string, options: RunExperimentOptions 
     process.off('SIGTERM', onTerm);
   }
   if (signal.stop) log(`experiment ${exp.name}: interrupted; run the same command again to continue`);
-  return exp.runs.map((r) => readSummary(r.dir)).filter((s): s is RunSummary => s !== undefined);
-}
-
-function isLabelled(run: PlannedRun): boolean {
-  return ['random-walk', 'algorithmic:3var', 'algorithmic:5var'].includes(run.config.data.spec);
+  return exp.runs.map((r) => readSummary(r.dir) ?? published.get(r)).filter((s): s is RunSummary => s !== undefined);
 }
 
 function describeFinal(final: RunSummary['final']): string {
