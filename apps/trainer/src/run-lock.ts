@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from './errors.js';
 
@@ -12,40 +12,95 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The PID a lock file names: null when it names none, undefined when there is no such file. */
+function holder(path: string): number | null | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number.parseInt(text, 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/** Blocks this thread for `ms` milliseconds (the lock is taken before anything runs concurrently). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Creates `path` holding this PID, or returns false when it exists. The PID is written to a
+ * private file first and hard-linked into place, so a lock is never seen half-written (an empty
+ * lock read in the moment between create and write would look stale and be taken over).
+ */
+function claim(path: string): boolean {
+  const mine = `${path}.tmp-${process.pid}`;
+  const fd = openSync(mine, 'w');
+  try {
+    writeSync(fd, `${process.pid}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(mine, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return false;
+  } finally {
+    rmSync(mine, { force: true });
+  }
+}
+
+/**
+ * Removes a lock file whose process is gone, if it still names that process. Only a file that
+ * exists is removed: no process can claim the path while it does.
+ */
+function removeIfStale(path: string, pid: number | null | undefined): void {
+  if (pid === undefined) return;
+  if (holder(path) === pid && (pid === null || pid === process.pid || !alive(pid))) rmSync(path, { force: true });
+}
+
 /**
  * Takes the run directory's lock (`DIR/.lock` holding this PID), so that two trainings never write
- * one directory at once. A lock whose process is gone (killed) is stale and taken over.
+ * one directory at once. A lock whose process is gone (killed) is stale and taken over; a takeover
+ * holds `DIR/.lock.takeover` while it re-checks and removes the stale lock, so two processes that
+ * both found it stale cannot both end up holding the directory (one would otherwise remove the
+ * lock the other had just taken).
  *
  * @returns a function that releases it.
  * @throws UsageError when another live process holds it.
  */
 export function lockRunDir(dir: string): () => void {
   const path = join(dir, '.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
+  const takeover = `${path}.takeover`;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    if (claim(path)) {
       let held = true;
       const release = () => {
         if (!held) return;
         held = false;
         process.off('exit', release);
-        try {
-          if (readFileSync(path, 'utf8').trim() === String(process.pid)) rmSync(path, { force: true });
-        } catch {
-          // Already gone.
-        }
+        if (holder(path) === process.pid) rmSync(path, { force: true });
       };
       process.once('exit', release);
       return release;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) {
-        throw new UsageError(`${dir} is being written by another staircase process (PID ${pid}); wait for it to finish or stop it, or use another --out`);
+    }
+    const pid = holder(path);
+    if (pid !== null && pid !== undefined && pid !== process.pid && alive(pid)) {
+      throw new UsageError(`${dir} is being written by another staircase process (PID ${pid}); wait for it to finish or stop it, or use another --out`);
+    }
+    if (claim(takeover)) {
+      try {
+        removeIfStale(path, pid);
+      } finally {
+        rmSync(takeover, { force: true });
       }
-      rmSync(path, { force: true }); // stale: its process is gone
+    } else {
+      // Another process is taking over (or was killed doing it): clear a dead one's marker.
+      removeIfStale(takeover, holder(takeover));
+      pause(5);
     }
   }
   throw new UsageError(`could not lock ${dir} (${path}); remove it if no staircase process is using the directory`);

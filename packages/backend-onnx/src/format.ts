@@ -34,6 +34,17 @@ export const positionInputSchema = z.strictObject({
 export type PositionInput = z.infer<typeof positionInputSchema>;
 
 /**
+ * The one-hot `[1, period]` of `(runStart + offset) mod period` the runtime feeds per run: the slot
+ * of a token inside its chunk, for one-token step graphs of the staircase family.
+ */
+export const phaseInputSchema = z.strictObject({
+  name: z.string(),
+  period: z.number().int().min(1),
+  offset: z.number().int(),
+});
+export type PhaseInput = z.infer<typeof phaseInputSchema>;
+
+/**
  * Logits of one short batch computed by the exporter (see `reference.ts`): the runtime must
  * reproduce them on open. Per position, the row mean of the logits then the logits at `probe`.
  */
@@ -76,6 +87,8 @@ export const metadataSchema = z.strictObject({
   state: z.array(stateSlotSchema),
   /** RoPE tables fed per run (RoPE models only). */
   positions: z.array(positionInputSchema),
+  /** Chunk-slot one-hots fed per run (one-token staircase step graphs; absent in older exports). */
+  phases: z.array(phaseInputSchema).optional(),
   /** Shared by the step and segment graphs of one export, so a mismatched pair is refused. */
   exportId: z.string(),
   /** `int8`: weight products stored as int8 (dynamic quantization); absent: float32 throughout. */

@@ -15,10 +15,12 @@ export {
   OnnxModelError,
   parseMetadata,
   type ModelReference,
+  type PhaseInput,
   type OnnxModelMetadata,
   type StateSlot,
 } from './format.js';
 export { graphDigest } from './checksum.js';
+export { checkStateLayout, MAX_STATE_VALUES_PER_ROW } from './state-limits.js';
 export { readModelInfo, type ModelInfo } from './model-info.js';
 export { OnnxModel, OnnxStream, type LoadOptions, type OnnxModelFiles } from './onnx-model.js';
 export { generate } from './generate.js';

@@ -3,6 +3,7 @@ import { graphDigest } from './checksum.js';
 import { METADATA_KEY, OnnxModelError, type OnnxModelMetadata, parseMetadata } from './format.js';
 import { readModelInfo } from './model-info.js';
 import { compareReference } from './reference.js';
+import { checkStateLayout } from './state-limits.js';
 import { isNode } from './runtime/environment.js';
 import { type HostTensor, type OnnxProfile, type OnnxSession, type ProfileOptions, type OpenSessionOptions, openSession } from './runtime/index.js';
 
@@ -127,6 +128,7 @@ function checkGraph(bytes: Uint8Array, name: string, role: 'step' | 'segment'): 
   const expectedInputs = [
     ...meta.state.map((s) => ({ name: `state.${s.name}`, dims: s.dims })),
     ...meta.positions.map((p) => ({ name: p.name, dims: [p.length, p.headDim / 2] })),
+    ...(meta.phases ?? []).map((p) => ({ name: p.name, dims: [1, p.period] })),
     { name: 'tokens', dims: ['batch', meta.tokens] },
   ];
   const expectedOutputs = [{ name: 'logits', dims: ['batch', meta.tokens, meta.vocabSize] }, ...meta.state.map((s) => ({ name: `next.${s.name}`, dims: s.dims }))];
@@ -135,6 +137,8 @@ function checkGraph(bytes: Uint8Array, name: string, role: 'step' | 'segment'): 
   if (!same(info.inputs, expectedInputs) || !same(info.outputs, expectedOutputs)) {
     throw new OnnxModelError(`${name}: its graph's inputs and outputs do not match its staircase metadata — the file was altered; export it again`);
   }
+  // Before any state is allocated for it (a stream's empty state, the self-check's).
+  checkStateLayout(meta, name);
   // After the signature check, whose message is more specific for the changes it catches.
   if (meta.sha256 && graphDigest(bytes) !== meta.sha256) {
     throw new OnnxModelError(`${name}: checksum mismatch — its graph or weights changed since export (a damaged copy?); copy or export it again`);
@@ -252,14 +256,18 @@ export class OnnxStream {
   }
 }
 
-/** The RoPE tables of a run starting at `position` (none for other position types). */
+/** The RoPE tables and chunk-slot one-hots of a run starting at `position` (none when the graph has neither). */
 function positionFeeds(meta: OnnxModelMetadata, position: number): Record<string, HostTensor> {
-  return Object.fromEntries(
-    meta.positions.map((p) => {
-      const tables = rotaryTables(position + p.offset, p.length, p.headDim, p.base);
-      return [p.name, { type: 'float32', data: tables[p.table], dims: [p.length, p.headDim / 2] }];
-    }),
-  );
+  const feeds: [string, HostTensor][] = meta.positions.map((p) => {
+    const tables = rotaryTables(position + p.offset, p.length, p.headDim, p.base);
+    return [p.name, { type: 'float32', data: tables[p.table], dims: [p.length, p.headDim / 2] }];
+  });
+  for (const p of meta.phases ?? []) {
+    const data = new Float32Array(p.period);
+    data[(((position + p.offset) % p.period) + p.period) % p.period] = 1;
+    feeds.push([p.name, { type: 'float32', data, dims: [1, p.period] }]);
+  }
+  return Object.fromEntries(feeds);
 }
 
 /** The state at the start of a sequence: every slot empty (keys and values 0, bias hiding them). */

@@ -1,8 +1,9 @@
 import '@staircase/ladder';
 import '@staircase/staircase';
-import { type HostParams, type Model, type ModelState, createModel, initParams, sampleTokens } from '@staircase/core';
-import { type Tensor, type Tf, createTfjsOps, disposeReplaced, selectBackend } from '@staircase/backend-tfjs';
-import { describeDevices } from '../src/index.js';
+import { createTfjsOps, disposeReplaced, selectBackend, type Tensor, type Tf } from '@staircase/backend-tfjs';
+import { createModel, type HostParams, initParams, type Model, type ModelState, sampleTokens } from '@staircase/core';
+import { expect } from 'vitest';
+import { describeDevices, OnnxModel, OnnxModelError } from '../src/index.js';
 
 /** A tiny model of every kind, as in the TensorFlow.js model tests. */
 export const tinyBase = { vocabSize: 11, dModel: 16, heads: 2, layers: 2, dFF: 32, position: { type: 'relative', maxDistance: 6 }, seed: 3 } as const;
@@ -29,6 +30,7 @@ export function tokenStream(n: number, vocab = 11): Int32Array {
 }
 
 const { tf } = await selectBackend({ backend: 'cpu' });
+
 export { tf };
 
 /** The TensorFlow.js side: the same model and weights, streamed with the trainer's ops. */
@@ -99,4 +101,58 @@ export const devices = await describeDevices();
 export function skipReason(device: string): string | undefined {
   const d = devices.find((x) => x.device === device);
   return d?.available ? undefined : (d?.reason ?? `${device} not reported`);
+}
+
+/**
+ * The TensorFlow.js side of a one-token step graph: the model's fixed-shape step (its `bounded`
+ * model's for growing states, as the exporter traces), one token per row per call.
+ */
+export class TfjsFixedReference {
+  readonly ops = createTfjsOps(tf as Tf);
+  readonly params: Record<string, Tensor>;
+  state: ModelState<Tensor>;
+  private readonly fixed: NonNullable<Model['fixedStep']>;
+
+  constructor(
+    model: Model,
+    params: HostParams,
+    readonly batch: number,
+  ) {
+    const fixed = model.fixedStep;
+    if (!fixed) throw new Error(`${model.kind} has no fixed-shape step`);
+    this.fixed = fixed;
+    this.params = Object.fromEntries(model.paramSpecs().map((s) => [s.name, tf.tensor(params[s.name]!, [...s.shape])]));
+    this.state = tf.tidy(() => fixed.initialState(this.ops, batch) as unknown as Tensor) as unknown as ModelState<Tensor>;
+  }
+
+  /** Logits `[batch, 1, V]` of one token per row. */
+  append(tokens: ArrayLike<number>): Float32Array {
+    const previous = this.state;
+    const out = tf.tidy(() => {
+      const r = this.fixed.step(this.ops, this.params, this.ops.constantInt(tokens, [this.batch, 1]), previous);
+      return { logits: r.logits, state: r.state as unknown as Tensor };
+    });
+    this.state = out.state as unknown as ModelState<Tensor>;
+    disposeReplaced(previous, this.state);
+    const values = out.logits.dataSync() as Float32Array;
+    out.logits.dispose();
+    return values;
+  }
+}
+
+/**
+ * The one-line {@link OnnxModelError} message with which opening `files` fails (the test fails
+ * when the files are accepted, or with any other error).
+ */
+export async function refusalOf(files: { step: Uint8Array; segment: Uint8Array }): Promise<string> {
+  try {
+    const m = await OnnxModel.load(files, { device: 'cpu', onWarning: () => {} });
+    await m.release();
+  } catch (e) {
+    expect(e).toBeInstanceOf(OnnxModelError);
+    const message = (e as Error).message;
+    expect(message.split('\n')).toHaveLength(1);
+    return message;
+  }
+  throw new Error('the files were accepted');
 }

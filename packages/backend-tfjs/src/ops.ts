@@ -201,6 +201,7 @@ export function createTfjsOps(tf: Tf, options: TfjsOpsOptions = {}): TfjsOps {
       return gathered(table);
     },
     oneHot: (indices, depth) => floatOneHot(tf, indices, depth),
+    select: (condition, a, b) => tf.tidy(() => tf.where(tf.notEqual(condition, tf.scalar(0, condition.dtype)), a, b)),
     sum: (x, axes) => tf.sum(x, axes === undefined ? undefined : [...axes]),
     dropout: (x, rate) => {
       if (rate <= 0) return x;

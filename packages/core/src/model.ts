@@ -52,6 +52,21 @@ export interface ModelCost {
 }
 
 /**
+ * A fixed-shape formulation of token-by-token streaming: one token per call, and a state whose
+ * tensors keep their shapes at every position (empty slots carry an additive score bias of −1e9).
+ * Its logits equal {@link Model.forward}'s one token at a time; its state is laid out differently
+ * (it is only ever passed back to {@link FixedStep.step}). A graph exporter traces it once and the
+ * graph serves every position: whatever depends on the position goes through {@link Ops.phase}
+ * and {@link Ops.rotary}.
+ */
+export interface FixedStep {
+  /** The state before the first token: every slot empty. */
+  initialState<T>(ops: Ops<T>, batch: number): ModelState<T>;
+  /** Consumes one token per row (`[batch, 1]`) and returns its logits `[batch, 1, vocab]` and the next state. */
+  step<T>(ops: Ops<T>, params: Params<T>, tokens: T, state: ModelState<T>): ForwardResult<T>;
+}
+
+/**
  * A model: a validated config and plain functions over an {@link Ops} backend.
  *
  * `forward(ops, params, tokens, state)` consumes `tokens` (int32 `[batch, length]`) after the
@@ -70,6 +85,11 @@ export interface Model<C extends CoreConfig = CoreConfig> {
    * first `positions` tokens of a sequence. Fixed-shape exports use it.
    */
   bounded?(positions: number): Model;
+  /**
+   * Present for kinds whose one-token-at-a-time state would change shape within a chunk (the
+   * staircase family): the same computation with a fixed-shape state, for exported step graphs.
+   */
+  readonly fixedStep?: FixedStep;
   forward<T>(
     ops: Ops<T>,
     params: Params<T>,

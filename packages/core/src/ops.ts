@@ -53,6 +53,12 @@ export interface Ops<T> {
   gather(table: T, indices: T): T;
   /** One-hot float32 encoding of int32 `indices` with `depth` classes (new last axis). */
   oneHot(indices: T, depth: number): T;
+  /**
+   * Elementwise choice: `a` where `condition` is non-zero, else `b` (all three broadcast like
+   * NumPy; `condition` is float32, normally 0/1 masks). Exact: it copies values, it never mixes
+   * them, so a fixed-shape graph can pick between state layouts without rounding.
+   */
+  select(condition: T, a: T, b: T): T;
   /** Sums over the given axes (all when omitted), not keeping them. */
   sum(x: T, axes?: readonly number[]): T;
   /**
@@ -68,6 +74,13 @@ export interface Ops<T> {
    * graph exporter provides it so that positions can be inputs of a graph traced at one position.
    */
   rotary?(start: number, length: number, headDim: number, base: number): { cos: T; sin: T };
+  /**
+   * Optional: the one-hot float32 encoding `[1, period]` of `position mod period` (the slot a token
+   * takes inside its chunk). Backends that compute eagerly leave it out (model code then builds
+   * the constant); a graph exporter provides it so that a graph traced at one position serves
+   * every position (the value becomes an input the runtime computes for each run).
+   */
+  phase?(position: number, period: number): T;
 }
 
 /** A named parameter map, e.g. `layers.3.attn.wq` → tensor. */

@@ -1,3 +1,4 @@
 export * from './schedule.js';
 export * from './forward.js';
 export * from './kinds.js';
+export * from './stream.js';

@@ -1,6 +1,7 @@
 import { type Model, coreConfigShape, coreParamSpecs, countParams, registerModelKind } from '@staircase/core';
 import { z } from 'zod';
 import { type StaircaseShape, staircaseForward } from './forward.js';
+import { staircaseFixedStep } from './stream.js';
 
 const int = (min: number) => z.number().int().min(min);
 
@@ -58,7 +59,7 @@ function modelOfShape<C extends AnyStaircaseConfig>(config: C, shape: StaircaseS
       ? (positions: number) => modelOfShape(config, { ...shape, cacheChunks: Math.max(1, Math.ceil(positions / shape.chunk)) })
       : undefined;
   return {
-    ...(bounded ? { bounded } : {}),
+    ...(bounded ? { bounded } : { fixedStep: staircaseFixedStep(config, shape, config.kind) }),
     kind: config.kind,
     config,
     paramSpecs: () => coreParamSpecs(config),

@@ -100,6 +100,8 @@ export function targets(staircase: BenchReport, pytorch: PytorchReport): TargetR
     rows.push(row('ONNX Runtime evaluation tokens/s ÷ PyTorch (no grad)', 'onnx', models.join(', '), null, { op: '≥', target: 1.5, stretch: 2.5 }, note));
   }
 
+  if (staircase.onnx.status === 'measured') streamingTargets(staircase, peer, noPeer, rows);
+
   for (const f of staircase.derived.scheduleOverhead) {
     rows.push(row('staircase tokens/s × n ÷ Transformer-XL tokens/s (schedule overhead)', f.backend, f.model, f.value, { op: '≥', target: 0.8, stretch: 0.95 }));
   }
@@ -126,6 +128,37 @@ export function targets(staircase: BenchReport, pytorch: PytorchReport): TargetR
     worst('RSS growth over the measured steps, %', (m) => m.rssGrowthPct, { op: '<', target: 5 }, over);
   }
   return rows;
+}
+
+/**
+ * Issue 22's streaming targets (reported, never asserted): ONNX Runtime's one-token step graph of
+ * the 2-pass staircase at each position, against the peer's streaming and against ONNX Runtime's
+ * Transformer-XL on the same device (CPU and WASM).
+ */
+function streamingTargets(
+  staircase: BenchReport,
+  peer: Map<string, NonNullable<PytorchReport['results'][number]['measured']>>,
+  noPeer: string,
+  rows: TargetRow[],
+): void {
+  const model = 'staircase-n2';
+  const results = staircase.onnx.results;
+  for (const o of results.filter((r) => r.model === model && (r.executionProvider === 'cpu' || r.executionProvider === 'wasm'))) {
+    const xl = results.find((r) => r.model === 'transformer-xl' && r.executionProvider === o.executionProvider);
+    const p = peer.get(model);
+    for (const [position, ms] of Object.entries(o.streamMsPerToken ?? {})) {
+      if (o.executionProvider === 'cpu') {
+        const theirs = p?.stream_ms_per_token?.[position];
+        rows.push(
+          row(`ONNX Runtime streaming ms/token at ${position} ÷ PyTorch`, onnxLabel(o), model, theirs ? ms / theirs : null, { op: '≤', target: 0.5 }, p ? undefined : noPeer),
+        );
+      }
+      const base = xl?.streamMsPerToken?.[position];
+      rows.push(
+        row(`ONNX Runtime streaming ms/token at ${position} ÷ ONNX Runtime Transformer-XL`, onnxLabel(o), model, base ? ms / base : null, { op: '≤', target: 2.5 }, base ? undefined : 'no Transformer-XL figure on this device'),
+      );
+    }
+  }
 }
 
 const MET_ORDER: readonly Met[] = ['n/a', 'no', 'yes', 'stretch'];

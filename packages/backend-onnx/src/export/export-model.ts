@@ -1,5 +1,13 @@
-import type { HostParams, Model, ModelState, Params } from '@staircase/core';
-import { FORMAT_VERSION, METADATA_KEY, type ModelReference, type OnnxModelMetadata, type PositionInput, type StateSlot } from '../format.js';
+import type { FixedStep, HostParams, Model, ModelState, Params } from '@staircase/core';
+import {
+  FORMAT_VERSION,
+  METADATA_KEY,
+  type ModelReference,
+  type OnnxModelMetadata,
+  type PhaseInput,
+  type PositionInput,
+  type StateSlot,
+} from '../format.js';
 import { makeReference, referenceTokens } from '../reference.js';
 import { GraphBuilder } from './graph.js';
 import { createHostOps, type HostValue } from './host-ops.js';
@@ -74,14 +82,17 @@ export function exportModel(model: Model, params: HostParams, options: ExportOpt
   const maxPositions = model.bounded ? (options.maxPositions ?? 4096) : null;
   const traced = maxPositions === null ? model : model.bounded!(maxPositions);
   const alignment = (model.config as { chunk?: number }).chunk ?? 1;
-  const stepTokens = options.stepTokens ?? alignment;
-  const segmentTokens = options.segmentTokens ?? alignment * Math.ceil(Math.max(64, 8 * stepTokens) / alignment);
+  // Kinds with a fixed-shape step (the staircase family) stream one token per run; the others'
+  // state keeps its shape token by token already, so their step is one chunk (1 token) too.
+  const stepTokens = options.stepTokens ?? (traced.fixedStep ? 1 : alignment);
+  const segmentTokens = options.segmentTokens ?? alignment * Math.ceil(Math.max(64, 8 * alignment) / alignment);
+  const oneToken = stepTokens === 1 && traced.fixedStep !== undefined;
   for (const [what, n] of [
     ['stepTokens', stepTokens],
     ['segmentTokens', segmentTokens],
   ] as const) {
-    if (!Number.isInteger(n) || n < 1 || n % alignment !== 0) {
-      throw new ExportError(`${what} must be a positive multiple of the chunk size ${alignment}, got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || (n % alignment !== 0 && !(what === 'stepTokens' && oneToken))) {
+      throw new ExportError(`${what} must be a positive multiple of the chunk size ${alignment}${traced.fixedStep ? ' (or 1 for stepTokens)' : ''}, got ${n}`);
     }
   }
   const exportId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
@@ -99,7 +110,9 @@ export function exportModel(model: Model, params: HostParams, options: ExportOpt
     ...(options.quantize ? { quantization: options.quantize } : {}),
   };
   const withReference = options.reference ?? true;
-  const step = traceGraph(traced, params, stepTokens, 'step', common, withReference);
+  const step = oneToken
+    ? traceGraph(traced, params, 1, 'step', { ...common, alignment: 1 }, withReference, traced.fixedStep)
+    : traceGraph(traced, params, stepTokens, 'step', common, withReference);
   const segment = traceGraph(traced, params, segmentTokens, 'segment', common, withReference);
   return { step: step.bytes, segment: segment.bytes, stepMetadata: step.metadata, segmentMetadata: segment.metadata };
 }
@@ -154,8 +167,22 @@ function referenceOf(model: Model, params: HostParams, tokens: number): ModelRef
   return makeReference(input, logits.data, model.config.vocabSize);
 }
 
-function traceGraph(model: Model, params: HostParams, tokens: number, role: 'step' | 'segment', common: Common, withReference: boolean) {
-  const template = steadyState(model, tokens);
+/**
+ * The state template of a fixed-shape step: its initial state, recorded into a graph that is
+ * dropped (only the shapes are used).
+ */
+function fixedTemplate(fixed: FixedStep): ModelState<Sym> | null {
+  const state = fixed.initialState(createSymbolicOps(new GraphBuilder(), TRACE_BATCH), TRACE_BATCH);
+  return listKVs(state.data).length === 0 ? null : state;
+}
+
+/**
+ * Records one graph. With `fixed`, the graph is that fixed-shape step (one token per run, traced
+ * from its initial state); otherwise the model's `forward` on `tokens` tokens, traced at its
+ * steady state.
+ */
+function traceGraph(model: Model, params: HostParams, tokens: number, role: 'step' | 'segment', common: Common, withReference: boolean, fixed?: FixedStep) {
+  const template = fixed ? fixedTemplate(fixed) : steadyState(model, tokens);
   const graph = new GraphBuilder();
   const tracedAt = template?.position ?? 0;
   // RoPE rotations depend on absolute positions: their tables are inputs the runtime computes
@@ -174,7 +201,19 @@ function traceGraph(model: Model, params: HostParams, tokens: number, role: 'ste
     }
     return tables.get(key)!;
   };
-  const ops = createSymbolicOps(graph, TRACE_BATCH, rotary);
+  // The slot inside a chunk (fixed-shape steps): a one-hot input the runtime computes per run.
+  const phases: PhaseInput[] = [];
+  const phaseInputs = new Map<string, Sym>();
+  const phase = (position: number, period: number): Sym => {
+    const key = `${position - tracedAt}_${period}`;
+    if (!phaseInputs.has(key)) {
+      const name = graph.input({ name: `phase.${key}`, dtype: 'float32', dims: [1, period] });
+      phases.push({ name, period, offset: position - tracedAt });
+      phaseInputs.set(key, { name, shape: [1, period], dtype: 'float32', batchAxis: null });
+    }
+    return phaseInputs.get(key)!;
+  };
+  const ops = createSymbolicOps(graph, TRACE_BATCH, rotary, phase);
   const p = paramInitializers(graph, model, params);
   const slots: StateSlot[] = [];
   const dimsOf = (x: Sym) => x.shape.map((d, i) => (i === x.batchAxis ? ('batch' as const) : d));
@@ -196,7 +235,8 @@ function traceGraph(model: Model, params: HostParams, tokens: number, role: 'ste
     }),
   };
   const tokensIn = graph.input({ name: 'tokens', dtype: 'int32', dims: ['batch', tokens] });
-  const { logits, state } = model.forward(ops, p, { name: tokensIn, shape: [TRACE_BATCH, tokens], dtype: 'int32', batchAxis: 0 }, stateIn);
+  const tokensSym: Sym = { name: tokensIn, shape: [TRACE_BATCH, tokens], dtype: 'int32', batchAxis: 0 };
+  const { logits, state } = fixed ? fixed.step(ops, p, tokensSym, stateIn!) : model.forward(ops, p, tokensSym, stateIn);
   graph.output({ name: 'logits', dtype: 'float32', dims: dimsOf(logits) }, logits.name);
 
   const out = stateIn ? listKVs(state.data) : [];
@@ -228,7 +268,10 @@ function traceGraph(model: Model, params: HostParams, tokens: number, role: 'ste
     tracedAt,
     state: slots,
     positions,
-    ...(withReference ? { reference: referenceOf(model, params, tokens) } : {}),
+    ...(phases.length > 0 ? { phases } : {}),
+    // A one-token graph is checked over a run that crosses chunk boundaries (its reference is the
+    // row-parallel `forward`, so the check also covers the fixed-shape formulation).
+    ...(withReference ? { reference: referenceOf(model, params, fixed ? Math.min(2 * ((model.config as { chunk?: number }).chunk ?? 1) + 1, 129) : tokens) } : {}),
   };
   let final = metadata;
   const bytes = graph.toBytesWithDigest(`${model.kind}-${role}`, (sha256) => {

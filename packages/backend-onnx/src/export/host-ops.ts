@@ -213,6 +213,19 @@ export function createHostOps(): Ops<HostValue> {
       });
       return { data: out, shape: [...indices.shape, depth] };
     },
+    select(condition, a, b) {
+      const shape = broadcastShape(broadcastShape(condition.shape, a.shape), b.shape);
+      const out = new Float32Array(sizeOf(shape));
+      const pick: boolean[] = new Array(out.length);
+      walk(shape, broadcastStrides(condition.shape, shape), 0, (o, i) => (pick[o] = condition.data[i] !== 0));
+      walk(shape, broadcastStrides(a.shape, shape), 0, (o, i) => {
+        if (pick[o]) out[o] = a.data[i]!;
+      });
+      walk(shape, broadcastStrides(b.shape, shape), 0, (o, i) => {
+        if (!pick[o]) out[o] = b.data[i]!;
+      });
+      return { data: out, shape };
+    },
     sum(x, axes) {
       const norm = (axes ?? x.shape.map((_, i) => i)).map((a) => normAxis(a, x.shape.length));
       const kept = x.shape.map((d, i) => (norm.includes(i) ? 1 : d));

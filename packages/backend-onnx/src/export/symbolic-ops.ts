@@ -70,6 +70,7 @@ export function createSymbolicOps(
   graph: GraphBuilder,
   batch: number,
   rotary?: (start: number, length: number, headDim: number, base: number) => { cos: Sym; sin: Sym },
+  phase?: (position: number, period: number) => Sym,
 ): Ops<Sym> {
   const sym = (name: string, shape: readonly number[], batchAxis: number | null, dtype: DType = 'float32'): Sym => ({
     name,
@@ -83,6 +84,8 @@ export function createSymbolicOps(
     return sym(graph.node(op, [a.name, b.name]), shape, batchAxis, a.dtype);
   };
   const scalar = (v: number) => graph.constant('float32', [], Float32Array.of(v));
+  // ONNX's Where takes a bool condition: one Cast per distinct mask, however often it is used.
+  const conditions = new Map<string, string>();
 
   const ops: Ops<Sym> = {
     name: 'onnx-symbolic',
@@ -168,6 +171,16 @@ export function createSymbolicOps(
       const out = graph.node('OneHot', [indices.name, graph.ints([depth]), graph.constant('float32', [2], Float32Array.of(0, 1))], { axis: -1 });
       return sym(out, [...indices.shape, depth], indices.batchAxis);
     },
+    select(condition, a, b) {
+      let cond = conditions.get(condition.name);
+      if (!cond) {
+        cond = graph.node('Cast', [condition.name], { to: 9 }); // 9 = BOOL
+        conditions.set(condition.name, cond);
+      }
+      const first = broadcast(condition, a);
+      const both = broadcast(sym('', first.shape, first.batchAxis), b);
+      return sym(graph.node('Where', [cond, a.name, b.name]), both.shape, both.batchAxis, a.dtype);
+    },
     sum(x, axes) {
       const all = axes ?? x.shape.map((_, i) => i);
       const norm = all.map((a) => normAxis(a, x.shape.length));
@@ -180,6 +193,7 @@ export function createSymbolicOps(
     },
     stopGradient: (x) => x,
     ...(rotary ? { rotary } : {}),
+    ...(phase ? { phase } : {}),
   };
   return ops;
 }

@@ -1,0 +1,68 @@
+/**
+ * The run-directory lock under contention: processes that start at the same instant on a
+ * directory whose lock is stale (its process is gone) — exactly one of them may get it. Before the
+ * takeover was guarded, two that both saw the stale lock could each remove the other's fresh lock
+ * and both write the run.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const LOCK_SOURCE = process.env.LOCK_SOURCE ?? join(here, '../src/run-lock.ts');
+
+/** The lock module and its one import as plain ES modules the children can load. */
+function writeLockModule(root: string): void {
+  const emit = (source: string, out: string) => {
+    const js = ts.transpileModule(readFileSync(source, 'utf8'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    writeFileSync(join(root, out), js.replace("'./errors.js'", "'./errors.mjs'"));
+  };
+  emit(LOCK_SOURCE, 'run-lock.mjs');
+  emit(join(here, '../src/errors.ts'), 'errors.mjs');
+}
+
+/** A child that waits for `start` (epoch ms), tries the lock, holds it a while, says what happened. */
+const CHILD = `
+import { lockRunDir } from './run-lock.mjs';
+const [dir, start] = process.argv.slice(2);
+while (Date.now() < Number(start)) {}
+try {
+  const release = lockRunDir(dir);
+  console.log('held');
+  setTimeout(release, 400);
+} catch (e) {
+  console.log(e.constructor.name === 'UsageError' ? 'refused' : 'error ' + e.message);
+}
+`;
+
+function run(script: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args]);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', () => resolve(out.trim()));
+  });
+}
+
+describe('the run-directory lock', () => {
+  it('one of several processes racing for a stale lock gets it; the others are refused in one line', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'staircase-lock-race-'));
+    writeLockModule(root);
+    writeFileSync(join(root, 'child.mjs'), CHILD);
+    for (let round = 0; round < 6; round++) {
+      const dir = join(root, `run-${round}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, '.lock'), '999999999\n'); // a killed process's lock
+      const start = String(Date.now() + 700); // after every child has started
+      const outcomes = await Promise.all(Array.from({ length: 6 }, () => run(join(root, 'child.mjs'), [dir, start])));
+      expect(outcomes.filter((o) => o === 'held'), `round ${round}: ${outcomes.join(', ')}`).toHaveLength(1);
+      expect(outcomes.filter((o) => o === 'refused')).toHaveLength(5);
+    }
+  });
+});
