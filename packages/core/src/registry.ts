@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { type CoreConfig, ConfigError, parseConfig } from './config.js';
 import type { Model } from './model.js';
+import type { transformerXLSchema } from './transformer-xl.js';
 
 /**
  * A model kind that configs and the CLI can name. Another package adds a kind by calling
@@ -47,8 +48,53 @@ export function getModelKind(name: string): ModelKind<CoreConfig> {
   return kind;
 }
 
-/** Validates a raw config object against its kind's schema and builds the model. */
-export function createModel(config: unknown): Model {
+/**
+ * The config each model kind accepts (its schema's input: defaults may be left out), by kind name.
+ * A package that registers kinds adds theirs by declaration merging, so {@link createModel} checks
+ * a config literal's fields at compile time:
+ *
+ * ```ts
+ * declare module '@staircase/core' {
+ *   interface ModelConfigs {
+ *     'my-kind': z.input<typeof myKindSchema>;
+ *   }
+ * }
+ * ```
+ *
+ * Built in: `transformer-xl` (here), the staircase family (`@staircase/staircase`) and `ladder`
+ * (`@staircase/ladder`), present once those packages are imported.
+ */
+export interface ModelConfigs {
+  'transformer-xl': z.input<typeof transformerXLSchema>;
+}
+
+/** A kind whose config type is known (see {@link ModelConfigs}). */
+export type KnownModelKind = keyof ModelConfigs;
+
+/** The config of one known kind, `kind` included; with no argument, the union of all of them. */
+export type ModelConfig<K extends KnownModelKind = KnownModelKind> = K extends KnownModelKind ? ModelConfigs[K] & { kind: K } : never;
+
+/**
+ * What {@link createModel} accepts for a config of type `C`: for a kind known to the type system,
+ * that kind's fields and no others (a misspelt key, a wrong type or a missing field is a compile
+ * error); a literal kind it does not know is an error naming the known ones. A config whose kind is
+ * not a literal (read from a file, assembled at run time) is checked at run time only.
+ */
+export type CheckedModelConfig<C> = C extends { readonly kind: infer K }
+  ? string extends K
+    ? C
+    : K extends KnownModelKind
+      ? ModelConfig<K> & { readonly [X in Exclude<keyof C, keyof ModelConfig<K>>]: never }
+      : { kind: KnownModelKind }
+  : C;
+
+/**
+ * Validates a config against its kind's schema (defaults applied) and builds the model. A config
+ * literal of a known kind is also checked at compile time ({@link CheckedModelConfig}); anything
+ * else, e.g. JSON read from a file, is checked here and refused with a {@link ConfigError} naming
+ * the field.
+ */
+export function createModel<const C extends object>(config: C & CheckedModelConfig<C>): Model {
   if (config === null || typeof config !== 'object' || typeof (config as { kind?: unknown }).kind !== 'string') {
     throw new ConfigError('config.kind: missing; name a model kind, e.g. "staircase"');
   }

@@ -18,6 +18,15 @@ import { checkInt, checkKeys } from './util/options.js';
 /** Dataset specs `openDataset` accepts. */
 export const DATASET_SPECS = ['brown', 'text:PATH[,PATH...]', 'enwik8:PATH', 'algorithmic:3var', 'algorithmic:5var', 'random-walk'] as const;
 
+/** A dataset spec as a type: a literal that is none of {@link DATASET_SPECS} is a compile error. */
+export type DatasetSpec = 'brown' | 'algorithmic:3var' | 'algorithmic:5var' | 'random-walk' | `text:${string}` | `enwik8:${string}`;
+
+/**
+ * What {@link openDataset} accepts for a spec of type `S`: a literal must be a {@link DatasetSpec};
+ * a `string` known only at run time (a CLI flag, a config file) is checked at run time.
+ */
+export type CheckedDatasetSpec<S extends string> = string extends S ? S : S extends DatasetSpec ? S : DatasetSpec;
+
 /**
  * Options of {@link openDataset}; each applies only to the specs named. The text-corpus options
  * (BPE size, split fractions, streaming) apply to `brown` and `text:` specs.
@@ -189,7 +198,7 @@ async function openBrown(options: OpenDatasetOptions, seed: number): Promise<Omi
  *
  * @throws DataError for an unknown spec (listing the valid ones), a bad path or file, or bad options.
  */
-export async function openDataset(spec: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
+export async function openDataset<S extends string>(spec: S & CheckedDatasetSpec<S>, options: OpenDatasetOptions = {}): Promise<Dataset> {
   checkKeys(options, OPTION_KEYS, 'openDataset');
   const seed = checkInt(options.seed ?? 0, 'openDataset: seed', 0, 0xffffffff);
   let opened: Omit<Dataset, 'close'>;

@@ -41,4 +41,4 @@ export { writeTaskFiles, readTaskSplit, type SplitCounts } from './tasks/task-fi
 
 export { createRng, mixSeed, hashString, type Rng } from './util/rng.js';
 
-export { openDataset, DATASET_SPECS, type Dataset, type DataSplit, type OpenDatasetOptions, type SplitBatcherOptions } from './dataset.js';
+export { openDataset, DATASET_SPECS, type CheckedDatasetSpec, type DatasetSpec, type Dataset, type DataSplit, type OpenDatasetOptions, type SplitBatcherOptions } from './dataset.js';

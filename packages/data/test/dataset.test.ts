@@ -35,10 +35,11 @@ describe('openDataset', () => {
   });
 
   it('refuses an unknown spec, listing the valid ones', async () => {
-    const err = await dataError(() => openDataset('wikitext'));
+    // Specs read at run time (typed string): as literals these are compile errors (DatasetSpec).
+    const err = await dataError(() => openDataset('wikitext' as string));
     expect(err.message).toMatch(/unknown dataset "wikitext": valid specs are brown, text:PATH/);
     for (const s of DATASET_SPECS) expect(err.message).toContain(s);
-    expect((await dataError(() => openDataset('algorithmic:4var'))).message).toMatch(/algorithmic:3var, algorithmic:5var/);
+    expect((await dataError(() => openDataset('algorithmic:4var' as string))).message).toMatch(/algorithmic:3var, algorithmic:5var/);
   });
 
   it('refuses unknown options and task parameters', async () => {

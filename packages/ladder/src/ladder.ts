@@ -12,6 +12,13 @@ export const ladderSchema = z.strictObject({
 });
 export type LadderConfig = z.infer<typeof ladderSchema>;
 
+// `createModel` checks config literals of this kind at compile time.
+declare module '@staircase/core' {
+  interface ModelConfigs {
+    ladder: z.input<typeof ladderSchema>;
+  }
+}
+
 /**
  * The Ladder: no chunking; the whole `layers`-deep stack runs `repeats` times in a row with the
  * same weights (`for r in 1..R: for l in 1..L: h = layer_l(h)`), each application with its own

@@ -35,6 +35,16 @@ export type GlobalStaircaseConfig = z.infer<typeof globalStaircaseSchema>;
 export type StaircaseLadderConfig = z.infer<typeof staircaseLadderSchema>;
 type AnyStaircaseConfig = StaircaseConfig | CachedStaircaseConfig | GlobalStaircaseConfig | StaircaseLadderConfig;
 
+// `createModel` checks config literals of these kinds at compile time.
+declare module '@staircase/core' {
+  interface ModelConfigs {
+    staircase: z.input<typeof staircaseSchema>;
+    'cached-staircase': z.input<typeof cachedStaircaseSchema>;
+    'global-staircase': z.input<typeof globalStaircaseSchema>;
+    'staircase-ladder': z.input<typeof staircaseLadderSchema>;
+  }
+}
+
 /** The staircase shape a config describes. */
 export function staircaseShapeOf(config: AnyStaircaseConfig): StaircaseShape {
   return {
