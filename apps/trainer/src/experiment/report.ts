@@ -99,7 +99,10 @@ export async function reportExperiment(file: string, options: ReportOptions = {}
 
   const lines: string[] = [`# Experiment: ${exp.name}`, ''];
   if (exp.spec.description) lines.push(exp.spec.description.trim(), '');
-  const t = exp.runs[0]?.config.train;
+  // The shared budget: a run's resolved train section with the experiment file's own train values
+  // over it (a model's overrides are listed after this line, not shown as the shared setting).
+  const r0 = exp.runs.find((r) => exp.spec.models[r.model]?.train === undefined) ?? exp.runs[0];
+  const t = r0 ? { ...r0.config.train, ...(exp.spec.train as Partial<typeof r0.config.train>) } : undefined;
   lines.push(
     'Reproduce (each run is deterministic per seed; a killed command continues where it stopped):',
     '',
