@@ -5,6 +5,7 @@ import { type ExportedModel, type OnnxDevice, OnnxModel, type OnnxStream, type Q
 import { loadOnnxModel, writeExport } from '@staircase/backend-onnx/node';
 import { type Dataset, type DataSplit, type TokenizerJSON, openDataset, tokenizerFromJSON } from '@staircase/data';
 import { UsageError } from './errors.js';
+import { pinned } from './optional.js';
 import { type EvalMetrics, type EvalOptions, batchesToScore, tallyFor } from './evaluate.js';
 import { type RunConfig, runConfigSchema } from './run-config.js';
 import { type ModelSource, findCheckpoint } from './run-dir.js';
@@ -110,8 +111,8 @@ export async function openOnnx(
 /** ONNX Runtime is an optional peer of the trainer: what to install for each device, in one line. */
 export function runtimeNeeded(pkg: 'onnxruntime-node' | 'onnxruntime-web', device: string): string {
   return pkg === 'onnxruntime-node'
-    ? `--runtime onnx on the CPU (--device ${device}) needs onnxruntime-node: npm i onnxruntime-node@1.30.0 (or --device wasm with npm i onnxruntime-web@1.30.0)`
-    : `--runtime onnx --device ${device} needs onnxruntime-web: npm i onnxruntime-web@1.30.0`;
+    ? `--runtime onnx on the CPU (--device ${device}) needs onnxruntime-node: npm i ${pinned('onnxruntime-node')} (or --device wasm with npm i ${pinned('onnxruntime-web')})`
+    : `--runtime onnx --device ${device} needs onnxruntime-web: npm i ${pinned('onnxruntime-web')}`;
 }
 
 /** Runs `load`, turning "onnxruntime-… is not installed" (from @staircase/backend-onnx) into one line saying what to install. */

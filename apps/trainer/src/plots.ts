@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { MissingPackageError, importOptional } from './optional.js';
+import { MissingPackageError, importOptional, pinned } from './optional.js';
 
 /** vega and vega-lite are optional peers: plots are drawn when they are installed. */
 type Vega = typeof import('vega');
@@ -8,7 +8,7 @@ type VegaLite = typeof import('vega-lite');
 let renderer: Promise<{ vega: Vega; vegaLite: VegaLite }> | undefined;
 
 /** The one line said when vega or vega-lite is missing. */
-export const PLOTS_NEED = 'SVG plots need vega and vega-lite: npm i vega@6.4.0 vega-lite@6.4.1';
+export const PLOTS_NEED = `SVG plots need vega and vega-lite: npm i ${pinned('vega')} ${pinned('vega-lite')}`;
 
 function loadVega(): Promise<{ vega: Vega; vegaLite: VegaLite }> {
   renderer ??= (async () => {
