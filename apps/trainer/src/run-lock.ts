@@ -2,14 +2,30 @@ import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, r
 import { join } from 'node:path';
 import { UsageError } from './errors.js';
 
-/** Whether a process with this PID is alive (signal 0 checks without signalling). */
+/**
+ * Whether a process with this PID is alive (signal 0 checks without signalling). A zombie (killed,
+ * not yet reaped by its parent or init: it can stay so for seconds after a `kill -9` of a process
+ * group) still answers signal 0 but writes nothing, so on Linux its state in /proc counts it dead.
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !zombie(pid);
+}
+
+/** Whether /proc says this PID is a zombie (false where there is no /proc: macOS, Windows). */
+function zombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // "PID (command) STATE ...": the command may hold spaces and parentheses, the state follows the last ")".
+  return /^\s*[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 1));
 }
 
 /** The PID a lock file names: null when it names none, undefined when there is no such file. */

@@ -4,8 +4,8 @@
  * takeover was guarded, two that both saw the stale lock could each remove the other's fresh lock
  * and both write the run.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,5 +64,27 @@ describe('the run-directory lock', () => {
       expect(outcomes.filter((o) => o === 'held'), `round ${round}: ${outcomes.join(', ')}`).toHaveLength(1);
       expect(outcomes.filter((o) => o === 'refused')).toHaveLength(5);
     }
+  });
+
+  // A process killed with its parent (kill -9 of an experiment's process group) stays a zombie
+  // until init reaps it, which can take seconds; it answers signal 0 but holds nothing. CI hit this:
+  // an experiment re-run at once after the kill was refused its own run directories.
+  it.runIf(existsSync('/proc/self/stat'))('a lock whose process is a zombie (killed, not yet reaped) is taken over', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'staircase-lock-zombie-'));
+    writeLockModule(root);
+    writeFileSync(join(root, 'child.mjs'), CHILD);
+    const dir = join(root, 'run');
+    mkdirSync(dir);
+    // sh starts `sleep 0` in the background, prints its PID and becomes `sleep 3`, which never
+    // reaps it: the PID is a zombie for three seconds.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 3'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const pid = await new Promise<number>((resolve) => parent.stdout.once('data', (d) => resolve(Number.parseInt(String(d), 10))));
+    const state = () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    for (let i = 0; i < 100 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(state()).toBe('Z');
+    expect(() => execFileSync('kill', ['-0', String(pid)])).not.toThrow(); // signal 0 still answers
+    writeFileSync(join(dir, '.lock'), `${pid}\n`);
+    expect(await run(join(root, 'child.mjs'), [dir, '0'])).toBe('held');
+    parent.kill();
   });
 });
