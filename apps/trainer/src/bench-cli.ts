@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BENCH_SIZES, type BenchOptions, type BenchReport, type BenchSize, benchMarkdown, runBench } from './bench.js';
+import { BENCH_SIZES, type BenchOptions, type BenchReport, type BenchSize, benchMarkdown, runBench } from '@staircase/benchmark';
 import type { BenchCommandOptions } from './bench-options.js';
 import { UsageError } from './errors.js';
 
@@ -58,7 +58,11 @@ function write(file: string, text: string): void {
   writeFileSync(file, text);
 }
 
-/** `staircase bench`: runs the benchmark, writes `--out` / `--markdown`, prints the table (or JSON). */
+/**
+ * `staircase bench`: runs the benchmark (`runBench` of `@staircase/benchmark`), writes `--out` /
+ * `--markdown`, prints the table (or JSON). A bad setting is a `BenchmarkError` (or, for `--size`
+ * and `--positions`, a {@link UsageError}), which the CLI prints as one line.
+ */
 export async function benchCommand(o: BenchCommandOptions): Promise<BenchReport> {
   const report = await runBench(benchOptionsFrom(o));
   emitBenchReport(o, report, benchMarkdown(report));

@@ -1,10 +1,10 @@
 /**
  * The options every bench command line shares (`staircase bench`, and `pnpm bench` of tools/bench,
- * which adds the PyTorch peer's). Kept apart from the bench itself so that the CLI can declare them
- * without loading TensorFlow.js.
+ * which adds the PyTorch peer's). Kept apart from the bench itself (`@staircase/benchmark`) so that
+ * the CLI can declare them without loading TensorFlow.js.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import type { BenchSize } from './bench.js';
+import type { BenchSize } from '@staircase/benchmark';
 
 /** Options of `staircase bench` as commander parses them (also the shared part of `pnpm bench`'s). */
 export interface BenchCommandOptions {

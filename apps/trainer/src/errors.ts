@@ -4,7 +4,7 @@ export class UsageError extends Error {
 }
 
 // Errors the packages raise for user mistakes: their messages are one actionable line.
-const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'DataError', 'CheckpointError', 'BackendUnavailableError', 'ExportError', 'OnnxModelError']);
+const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'DataError', 'CheckpointError', 'BackendUnavailableError', 'ExportError', 'OnnxModelError', 'BenchmarkError']);
 
 /** Whether `e` reports a user's mistake (print the message, no stack trace). */
 export function isUserError(e: unknown): e is Error {

@@ -1,37 +1,11 @@
 import type { ModelState } from '@staircase/core';
 import { type Tensor, disposeReplaced } from '@staircase/backend-tfjs';
-import { type Batch, type Batcher, type DataSplit, type Dataset, queryIndices } from '@staircase/data';
+import { type Batch, type Batcher, type DataSplit, type Dataset, type EpisodeBounds, type EvalMetrics, EvalTally, episodeBounds, queryIndices } from '@staircase/data';
 import { UsageError } from './errors.js';
 import type { Session } from './session.js';
 
-/** Error rate of the queries at one index within their episode (program). */
-export interface PositionError {
-  /** 0 = an episode's first labelled position. */
-  index: number;
-  /** Labelled positions at this index. */
-  count: number;
-  errorRate: number;
-}
-
-/** Scores of a model on a split. */
-export interface EvalMetrics {
-  split: string;
-  /** Mean cross-entropy in nats per scored position. */
-  loss: number;
-  /** Bits per scored token (= bits per byte for byte-level data, per character for char-level). */
-  bitsPerToken: number;
-  /** What a token is: `byte`, `char`, `word` or `token` (BPE). */
-  unit: string;
-  perplexity: number;
-  /** Labelled tasks: fraction of labelled positions whose argmax is wrong. */
-  errorRate?: number;
-  /** Positions scored. */
-  count: number;
-  /** Labelled tasks: positions not scored because their row started inside the episode (see {@link EpisodeBounds}). */
-  skipped?: number;
-  /** Labelled tasks with `byPosition`: the error rate by the query's index within its episode. */
-  byPosition?: PositionError[];
-}
+// The tally and its metrics live in @staircase/data, so a browser page scores a split exactly as the CLI does.
+export { EvalTally, tokenUnit, type EpisodeBounds, type EvalMetrics, type PositionError } from '@staircase/data';
 
 /** How to score a split. */
 export interface EvalOptions {
@@ -65,25 +39,8 @@ export function splitQueryIndex(dataset: Pick<Dataset, 'labelled' | 'task' | 'na
 /** The tally for `options`: by position when asked; tasks skip what a row cannot know (see {@link EpisodeBounds}). */
 export function tallyFor(dataset: Dataset, split: DataSplit, options: EvalOptions): EvalTally {
   const end = dataset.task?.vocabulary.indexOf('END') ?? -1;
-  let bounds: EpisodeBounds | undefined;
-  if (dataset.labelled && end >= 0) {
-    const tokens = split.toArrays().tokens;
-    bounds = { end, startsEpisode: (offset) => offset === 0 || tokens[offset - 1] === end };
-  }
+  const bounds: EpisodeBounds | undefined = dataset.labelled && end >= 0 ? episodeBounds(split.toArrays().tokens, end) : undefined;
   return new EvalTally(split.name, dataset, options.byPosition ? splitQueryIndex(dataset, split) : undefined, bounds);
-}
-
-/**
- * Where episodes start, for labelled tasks. An evaluation row that starts inside an episode has
- * not seen that episode's start, so its answers there cannot be known (a walker's cell, a
- * variable's value): those positions, up to the row's first `END`, are not scored but counted
- * as `skipped`.
- */
-export interface EpisodeBounds {
-  /** The `END` token id. */
-  end: number;
-  /** Whether split offset `offset` is the first token of an episode. */
-  startsEpisode: (offset: number) => boolean;
 }
 
 /**
@@ -127,85 +84,6 @@ export async function evaluateSplit(
   }
   disposeReplaced(state, null);
   return tally.metrics();
-}
-
-/**
- * Sums a split's scores batch by batch, whatever computed them (TensorFlow.js here, ONNX Runtime
- * for `--runtime onnx`): log-probabilities of the targets and argmax predictions per position.
- */
-export class EvalTally {
-  private nll = 0;
-  private count = 0;
-  private wrong = 0;
-  private readonly byIndex: { count: number; wrong: number }[] = [];
-  private skipped = 0;
-  /** Per row: still inside the episode the row started in (not scored). */
-  private blind: boolean[] = [];
-  batches = 0;
-
-  /**
-   * `queryIndex`: per split offset, the query's index within its episode (`-1` = none), to tally by
-   * position. `bounds`: labelled tasks, to skip what a row cannot know.
-   */
-  constructor(
-    private readonly split: string,
-    private readonly dataset: Pick<Dataset, 'tokenizer' | 'labelled'>,
-    private readonly queryIndex?: Int32Array,
-    private readonly bounds?: EpisodeBounds,
-  ) {}
-
-  /** Adds one batch: `picked` = log p(target), `argmax` = predicted id, per position (row-major). */
-  add(b: Batch, picked: ArrayLike<number>, argmax: ArrayLike<number>): void {
-    if ((this.queryIndex || this.bounds) && !b.starts) throw new Error('EvalTally: batches must carry their starts');
-    if (this.bounds) {
-      for (let row = 0; row < b.batch; row++) {
-        if (b.reset[row] && b.starts![row]! >= 0) this.blind[row] = !this.bounds.startsEpisode(b.starts![row]!);
-      }
-    }
-    for (let i = 0; i < b.mask.length; i++) {
-      const row = Math.floor(i / b.length);
-      if (this.blind[row]) {
-        if (b.mask[i] !== 0) this.skipped++;
-        if (b.tokens[i] === this.bounds!.end) this.blind[row] = false;
-        continue;
-      }
-      if (b.mask[i] === 0) continue;
-      this.nll -= picked[i]!;
-      this.count++;
-      const wrong = argmax[i] !== b.targets[i];
-      if (wrong) this.wrong++;
-      if (this.queryIndex) {
-        const q = this.queryIndex[b.starts![row]! + (i % b.length)]!;
-        this.byIndex[q] ??= { count: 0, wrong: 0 };
-        const cell = this.byIndex[q];
-        cell.count++;
-        if (wrong) cell.wrong++;
-      }
-    }
-    this.batches++;
-  }
-
-  metrics(): EvalMetrics {
-    const loss = this.nll / Math.max(this.count, 1);
-    return {
-      split: this.split,
-      loss,
-      bitsPerToken: loss / Math.LN2,
-      unit: tokenUnit(this.dataset.tokenizer.kind),
-      perplexity: Math.exp(loss),
-      ...(this.dataset.labelled ? { errorRate: this.wrong / Math.max(this.count, 1) } : {}),
-      count: this.count,
-      ...(this.bounds ? { skipped: this.skipped } : {}),
-      ...(this.queryIndex
-        ? { byPosition: Array.from(this.byIndex, (c, index) => ({ index, count: c?.count ?? 0, errorRate: c && c.count > 0 ? c.wrong / c.count : 0 })) }
-        : {}),
-    };
-  }
-}
-
-/** What one token of a tokenizer kind is, as metrics name it: `byte`, `char`, `word`, or `token` (BPE). */
-export function tokenUnit(kind: string): string {
-  return ({ byte: 'byte', char: 'char', word: 'word' } as Record<string, string>)[kind] ?? 'token';
 }
 
 /** The headline metric of a dataset for reports: error rate for tasks, bits per token otherwise. */

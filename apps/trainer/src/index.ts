@@ -22,9 +22,8 @@ export { openSession, openModel, type Session, type ModelSession, type OpenModel
 export { escapeUnprintable } from './printable.js';
 export { UsageError, isUserError } from './errors.js';
 export { parseQuantization } from './onnx.js';
-export * from './bench.js';
+// The bench command's option parsing; the measurement itself is @staircase/benchmark's.
 export { benchOptionsFrom, emitBenchReport, parsePositions } from './bench-cli.js';
 export { addBenchOptions, type BenchCommandOptions, wholeNumber } from './bench-options.js';
-export { measureOnnxRuntime, onnxLabel, openOnnxEval, type OnnxBenchRequest, type OnnxBenchResult, type OnnxEvalSession } from './bench-onnx.js';
 export * from './experiment/index.js';
 export type { EvalOptions, PositionError } from './evaluate.js';

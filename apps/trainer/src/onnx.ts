@@ -1,7 +1,7 @@
 import { type HostParams, createModel, parseConfig } from '@staircase/core';
 import '@staircase/ladder';
 import '@staircase/staircase';
-import { type ExportedModel, type OnnxDevice, OnnxModel, type OnnxStream, type Quantization, exportModel, logProbability } from '@staircase/backend-onnx';
+import { type ExportedModel, type OnnxDevice, OnnxModel, type Quantization, exportModel, scoreBatches } from '@staircase/backend-onnx';
 import { loadOnnxModel, writeExport } from '@staircase/backend-onnx/node';
 import { type Dataset, type DataSplit, type TokenizerJSON, openDataset, tokenizerFromJSON } from '@staircase/data';
 import { UsageError } from './errors.js';
@@ -160,25 +160,11 @@ export async function evaluateSplitOnnx(
   const tally = tallyFor(dataset, split, options);
   const total = batchesToScore(batcher, options);
   options.onBatch?.(0, total);
-  const V = model.segmentMetadata.vocabSize;
-  let stream: OnnxStream | null = null;
-  for (let next = batcher.next(); !next.done; next = batcher.next()) {
-    const b = next.value;
-    if (!stream || b.reset.some(Boolean)) stream = model.stream(b.batch, 'segment');
-    const logits = await stream.append(b.tokens, b.length);
-    const picked = new Float32Array(b.batch * b.length);
-    const argmax = new Int32Array(b.batch * b.length);
-    for (let i = 0; i < picked.length; i++) {
-      // Unscored positions (mask 0) may carry an ignore label (< 0); the tally skips them.
-      picked[i] = b.targets[i]! < 0 ? 0 : logProbability(logits, i * V, V, b.targets[i]!);
-      let best = 0;
-      for (let j = 1; j < V; j++) if (logits[i * V + j]! > logits[i * V + best]!) best = j;
-      argmax[i] = best;
-    }
+  await scoreBatches(model, batcher, (b, picked, argmax) => {
     tally.add(b, picked, argmax);
     options.onBatch?.(tally.batches, total);
-    if (options.maxBatches !== undefined && tally.batches >= options.maxBatches) break;
-  }
+    return options.maxBatches === undefined || tally.batches < options.maxBatches;
+  });
   return tally.metrics();
 }
 

@@ -24,7 +24,7 @@ export { checkStateLayout, MAX_STATE_VALUES_PER_ROW } from './state-limits.js';
 export { readModelInfo, type ModelInfo } from './model-info.js';
 export { OnnxModel, OnnxStream, type LoadOptions, type OnnxModelFiles } from './onnx-model.js';
 export { generate } from './generate.js';
-export { score, logProbability, type SequenceScore } from './score.js';
+export { score, scoreBatches, logProbability, type ScoredBatch, type SequenceScore } from './score.js';
 export { openSession, describeDevices, nodePlacement, probeWebGpu, summarizeProfile } from './runtime/index.js';
 export type {
   AdapterProbe,

@@ -49,3 +49,43 @@ export async function score(model: OnnxModel, tokens: ArrayLike<number>, options
   const loss = nll / count;
   return { loss, bitsPerToken: loss / Math.LN2, count };
 }
+
+/** A batch of rows to score position by position (the shape of `@staircase/data`'s batches). */
+export interface ScoredBatch {
+  readonly tokens: Int32Array;
+  /** Per position: the target id (next token, or a label); negative where not scored. */
+  readonly targets: Int32Array;
+  readonly batch: number;
+  readonly length: number;
+  /** Per row: the row starts a new stream (its carried state is cleared). */
+  readonly reset: readonly boolean[];
+}
+
+/**
+ * Streams `batches` through the segment graph with the carried state (cleared where a batch
+ * resets a row) and hands each batch's per-position log p(target) and argmax to `onBatch`, which
+ * returns `false` to stop early. The CLI's `eval --onnx` and the browser page both score a split
+ * through it, so they agree on every position.
+ */
+export async function scoreBatches<B extends ScoredBatch>(
+  model: OnnxModel,
+  batches: Iterable<B>,
+  onBatch: (batch: B, picked: Float32Array, argmax: Int32Array) => unknown,
+): Promise<void> {
+  const V = model.segmentMetadata.vocabSize;
+  let stream: ReturnType<OnnxModel['stream']> | null = null;
+  for (const b of batches) {
+    if (!stream || b.reset.some(Boolean)) stream = model.stream(b.batch, 'segment');
+    const logits = await stream.append(b.tokens, b.length);
+    const picked = new Float32Array(b.batch * b.length);
+    const argmax = new Int32Array(b.batch * b.length);
+    for (let i = 0; i < picked.length; i++) {
+      // Unscored positions may carry an ignore label (< 0).
+      picked[i] = b.targets[i]! < 0 ? 0 : logProbability(logits, i * V, V, b.targets[i]!);
+      let best = 0;
+      for (let j = 1; j < V; j++) if (logits[i * V + j]! > logits[i * V + best]!) best = j;
+      argmax[i] = best;
+    }
+    if (onBatch(b, picked, argmax) === false) break;
+  }
+}

@@ -3,6 +3,7 @@
  * says (or next to the script), and no tfjs-node. Reaches no Node built-in, so bundlers can ship it.
  */
 import type * as WasmBackend from '@tensorflow/tfjs-backend-wasm';
+import { env } from '@tensorflow/tfjs-core';
 import {
   type BackendSelection,
   type GpuLike,
@@ -46,5 +47,10 @@ const browserPlatform: Platform = {
   },
   async prepareWasm(wasm: typeof WasmBackend, wasmPaths: WasmPaths) {
     if (wasmPaths !== undefined) wasm.setWasmPaths(wasmPaths);
+    // On a cross-origin isolated page the WASM backend picks its threaded build, whose pthread
+    // workers start from a copy of the backend's own script: a bundled page has none (each worker
+    // dies with "e is not defined", measured in Chromium 156 with Vite 8) and training never
+    // starts. The single-threaded build runs everywhere; this package's own kernels do the products.
+    env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   },
 };

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Packs what the GPU check needs into .gpu/ (git-ignored) so that it can travel to a machine that has
 # a GPU but no Node.js, no registry and no network: Node itself, a production deployment of
-# @staircase/bench (the bench CLI, the trainer, the backends, onnxruntime-node and -web, the `webgpu`
-# package with Dawn) trimmed to linux-x64, and the Vulkan loader's Debian package. Run it from the
-# repository root after `pnpm install && pnpm build`; then run tools/bench/gpu/run.sh there (see
-# tools/bench/README.md, "On a GPU machine").
+# @staircase/bench (the bench CLI, the trainer, the benchmark harness, the backends, onnxruntime-node
+# and -web, the `webgpu` package with Dawn) trimmed to linux-x64, and the Vulkan loader's Debian
+# package. Run it from the repository root after `pnpm install && pnpm build`; then run
+# tools/bench/gpu/run.sh there (see tools/bench/README.md, "On a GPU machine").
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 [ -f tools/bench/dist/cli.js ] && [ -f apps/trainer/dist/cli.js ] || { echo "pack.sh: build first: pnpm build" >&2; exit 1; }

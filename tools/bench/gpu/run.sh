@@ -23,6 +23,7 @@ tar -C "$work" -xJf .gpu/staircase-gpu.tar.xz || exit 1
 node=$root/node
 trainer=$root/app/node_modules/@staircase/trainer/dist
 staircase=$trainer/cli.js
+benchmark=$root/app/node_modules/@staircase/benchmark/dist   # the harness: models, merging, markdown
 echo "package from tree $(cat "$root/COMMIT"), Node $("$node" --version), size $size"
 
 # Dawn opens libvulkan.so.1: use the packed loader where the system has none (no change to /).
@@ -53,7 +54,7 @@ timeout "${STAGE1:-90}" "${bench[@]}" --backends '' --onnx-devices webgpu --step
 
 echo "== stage 2: TensorFlow.js WebGPU training and evaluation, one model at a time"
 # The bench's own default models, in its order; their reports are merged below in that order.
-models=$("$node" --input-type=module -e "import { DEFAULT_BENCH_MODELS } from '$trainer/index.js'; console.log(DEFAULT_BENCH_MODELS.join(' '))")
+models=$("$node" --input-type=module -e "import { DEFAULT_BENCH_MODELS } from '$benchmark/index.js'; console.log(DEFAULT_BENCH_MODELS.join(' '))")
 mkdir -p "$work/tfjs"
 for kind in $models; do
   timeout "${STAGE2_MODEL:-50}" "${bench[@]}" --backends webgpu --onnx-devices '' --kinds "$kind" --steps 20 --warmup 3 \
@@ -61,7 +62,7 @@ for kind in $models; do
 done
 MODELS=$models "$node" --input-type=module -e "
   import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-  import { benchMarkdown, mergeBenchReports } from '$trainer/index.js';
+  import { benchMarkdown, mergeBenchReports } from '$benchmark/index.js';
   const files = process.env.MODELS.split(' ').map((m) => '$work/tfjs/' + m + '.json').filter((f) => existsSync(f));
   if (files.length === 0) process.exit(0);
   const report = mergeBenchReports(files.map((f) => JSON.parse(readFileSync(f, 'utf8'))));

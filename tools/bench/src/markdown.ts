@@ -1,4 +1,4 @@
-import { benchMarkdown, onnxLabel } from '@staircase/trainer';
+import { benchMarkdown, onnxLabel } from '@staircase/benchmark';
 import type { PairedRuns } from './paired.js';
 import type { SuiteReport, SuiteRound } from './suite.js';
 

@@ -1,3 +1,4 @@
+import { median } from '@staircase/benchmark';
 import type { PytorchSession } from './pytorch.js';
 
 /**
@@ -90,11 +91,4 @@ export async function measurePairs(
     await peer?.close();
   }
   return result;
-}
-
-/** The median of a non-empty list. */
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }

@@ -2,7 +2,7 @@
  * Where ONNX Runtime's evaluation time goes, per operator type: each bench model exported, opened
  * with ONNX Runtime's profiler on, scored batch × length at a time as `pnpm bench` scores it.
  */
-import { BENCH_SIZE_SPECS, type BenchSize, benchModelConfig, type OnnxEvalSession, openOnnxEval, resolveBenchModels, UsageError } from '@staircase/trainer';
+import { BENCH_SIZE_SPECS, type BenchSize, BenchmarkError, benchModelConfig, type OnnxEvalSession, openOnnxEval, resolveBenchModels } from '@staircase/benchmark';
 
 /** ONNX Runtime's profile of one model's runs (`OnnxProfile` of `@staircase/backend-onnx`). */
 export type OnnxProfile = Awaited<ReturnType<OnnxEvalSession['endProfile']>>;
@@ -41,7 +41,7 @@ export async function profileOnnxEval(options: ProfileRunOptions = {}): Promise<
   const { batch, length } = BENCH_SIZE_SPECS[size];
   const runs = options.runs ?? 35;
   const warmup = options.warmup ?? 5;
-  if (!(runs >= 1)) throw new UsageError('--runs: profile at least 1 run');
+  if (!(runs >= 1)) throw new BenchmarkError('--runs: profile at least 1 run');
   const out: OnnxEvalProfile[] = [];
   for (const model of resolveBenchModels(options.kinds)) {
     options.onProgress?.(`profile ${model}: ${warmup} + ${runs} runs of ${batch} × ${length} tokens`);

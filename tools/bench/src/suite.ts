@@ -1,6 +1,7 @@
 import {
   type BenchOptions,
   type BenchReport,
+  BenchmarkError,
   benchModelConfig,
   mergeBenchReports,
   resolveBenchModels,
@@ -8,8 +9,7 @@ import {
   openBenchTraining,
   openOnnxEval,
   runBench,
-  UsageError,
-} from '@staircase/trainer';
+} from '@staircase/benchmark';
 import { DEFAULT_PYTHON, measurePytorch, openPytorchSession, type PytorchOptions, type PytorchReport, pytorchUnavailable } from './pytorch.js';
 import { measurePairs, type PairedRuns } from './paired.js';
 import { combineRounds, type SuiteTargetRow, type TargetRow, targets } from './targets.js';
@@ -62,8 +62,8 @@ function mergePeer(parts: readonly PytorchReport[], python: string): PytorchRepo
  */
 export async function runSuite(options: SuiteOptions = {}): Promise<SuiteReport> {
   const { pytorch: peerOptions, rounds: roundCount = 1, pairs = 0, ...benchOptions } = options;
-  if (!Number.isInteger(roundCount) || roundCount < 1) throw new UsageError(`--rounds: expected a whole number ≥ 1, got ${roundCount}`);
-  if (!Number.isInteger(pairs) || pairs < 0) throw new UsageError(`--pairs: expected a whole number ≥ 0, got ${pairs}`);
+  if (!Number.isInteger(roundCount) || roundCount < 1) throw new BenchmarkError(`--rounds: expected a whole number ≥ 1, got ${roundCount}`);
+  if (!Number.isInteger(pairs) || pairs < 0) throw new BenchmarkError(`--pairs: expected a whole number ≥ 0, got ${pairs}`);
   const { size, settings } = resolveBenchSettings(benchOptions);
   const models = resolveBenchModels(benchOptions.kinds);
   const progress = options.onProgress ?? (() => {});

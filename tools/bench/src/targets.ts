@@ -1,6 +1,5 @@
-import { type BenchReport, onnxLabel, trainingLabel } from '@staircase/trainer';
+import { type BenchReport, median, onnxLabel, trainingLabel } from '@staircase/benchmark';
 import type { PytorchReport } from './pytorch.js';
-import { median } from './paired.js';
 
 /** Whether a figure reached its target (`stretch`: also the stretch goal). */
 export type Met = 'stretch' | 'yes' | 'no' | 'n/a';

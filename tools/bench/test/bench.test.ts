@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BENCH_MODELS, onnxLabel } from '@staircase/trainer';
+import { DEFAULT_BENCH_MODELS, onnxLabel } from '@staircase/benchmark';
 import { combineRounds, type SuiteReport, runSuite, suiteMarkdown, type TargetRow, targets } from '../src/index.js';
 
 /** Every markdown table (a run of lines starting with `|`) has as many cells in each line as in its header. */

@@ -30,11 +30,17 @@ describe('GPU check scripts', () => {
     const dist = /trainer=\$root\/app\/(\S+)/.exec(run)![1]!;
     expect(dist).toBe('node_modules/@staircase/trainer/dist');
     expect(run).toMatch(/staircase=\$trainer\/cli\.js/);
-    // Stage 2 takes its models and merges their reports with these, from the deployed trainer.
-    expect(run).toMatch(/import \{ benchMarkdown, mergeBenchReports \} from '\$trainer\/index\.js'/);
-    expect(run).toMatch(/import \{ DEFAULT_BENCH_MODELS \} from '\$trainer\/index\.js'/);
-    const pkg = JSON.parse(readFileSync(here('../../../apps/trainer/package.json'), 'utf8')) as { bin: Record<string, string>; exports: { '.': { import: { default: string } } } };
-    expect(pkg.bin['staircase']).toBe('./dist/cli.js');
+    // Stage 2 takes its models and merges their reports with these, from the deployed harness
+    // (a direct dependency of this package, so `pnpm deploy` puts it in the app's node_modules).
+    expect(/benchmark=\$root\/app\/(\S+)/.exec(run)![1]).toBe('node_modules/@staircase/benchmark/dist');
+    expect(run).toMatch(/import \{ benchMarkdown, mergeBenchReports \} from '\$benchmark\/index\.js'/);
+    expect(run).toMatch(/import \{ DEFAULT_BENCH_MODELS \} from '\$benchmark\/index\.js'/);
+    type Manifest = { bin?: Record<string, string>; exports: { '.': { import: { default: string } } } };
+    const pkg = JSON.parse(readFileSync(here('../../../apps/trainer/package.json'), 'utf8')) as Manifest;
+    expect(pkg.bin!['staircase']).toBe('./dist/cli.js');
     expect(pkg.exports['.'].import.default).toBe('./dist/index.js');
+    const harness = JSON.parse(readFileSync(here('../../../packages/benchmark/package.json'), 'utf8')) as Manifest;
+    expect(harness.exports['.'].import.default).toBe('./dist/index.js');
+    expect((JSON.parse(readFileSync(here('../package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies).toHaveProperty('@staircase/benchmark');
   });
 });

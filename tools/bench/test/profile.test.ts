@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BENCH_SIZE_SPECS, benchModelConfig } from '@staircase/trainer';
+import { BENCH_SIZE_SPECS, benchModelConfig } from '@staircase/benchmark';
 import { profileMarkdown, profileOnnxEval } from '../src/index.js';
 
 // ONNX Runtime's profile of the bench's evaluation at tiny size: structure and FLOP counts only,

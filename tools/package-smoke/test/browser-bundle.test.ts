@@ -13,7 +13,8 @@ import { expect, it } from 'vitest';
 const here = dirname(fileURLToPath(import.meta.url));
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
-it('@staircase/backend-onnx bundles for the browser with no Node built-ins', async () => {
+/** Bundles `contents` for the browser; returns the bundle's inputs and every Node built-in it reached. */
+async function bundle(contents: string): Promise<{ inputs: string[]; reached: string[] }> {
   const reached: string[] = [];
   const watch: Plugin = {
     name: 'node-builtins',
@@ -25,11 +26,7 @@ it('@staircase/backend-onnx bundles for the browser with no Node built-ins', asy
     },
   };
   const result = await build({
-    stdin: {
-      contents: "import { OnnxModel, exportModel, score } from '@staircase/backend-onnx'; console.log(OnnxModel, exportModel, score);",
-      resolveDir: here,
-      loader: 'js',
-    },
+    stdin: { contents, resolveDir: here, loader: 'js' },
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -40,10 +37,22 @@ it('@staircase/backend-onnx bundles for the browser with no Node built-ins', asy
     plugins: [watch],
   });
   expect(result.errors).toEqual([]);
+  return { inputs: Object.keys(result.metafile.inputs), reached };
+}
+
+it('@staircase/backend-onnx bundles for the browser with no Node built-ins', async () => {
+  const { inputs, reached } = await bundle("import { OnnxModel, exportModel, score } from '@staircase/backend-onnx'; console.log(OnnxModel, exportModel, score);");
   expect(reached).toEqual([]);
-  const inputs = Object.keys(result.metafile.inputs);
   // The browser bundle resolved the package's ESM build and onnxruntime-web's browser entries.
   expect(inputs.some((f) => /backend-onnx\/dist\/.*\.js$/.test(f))).toBe(true);
   expect(inputs.some((f) => /onnxruntime-web\/dist\/ort\.webgpu\.bundle\.min\.mjs$/.test(f))).toBe(true);
   expect(inputs.some((f) => /onnxruntime-web\/dist\/ort\.bundle\.min\.mjs$/.test(f))).toBe(true);
+});
+
+it('@staircase/data bundles for the browser (its browser entry: tasks, batching, the eval tally) with no Node built-ins', async () => {
+  const { inputs, reached } = await bundle(
+    "import { EvalTally, createBatcher, generateTaskData, randomWalkTask } from '@staircase/data'; console.log(EvalTally, createBatcher, generateTaskData, randomWalkTask);",
+  );
+  expect(reached).toEqual([]);
+  expect(inputs.some((f) => /data\/dist\/browser\/index\.js$/.test(f))).toBe(true);
 });

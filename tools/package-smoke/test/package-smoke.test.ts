@@ -1,9 +1,9 @@
 /**
  * Packaging smoke test: packs every published package with `pnpm pack` (the libraries, the CLI
- * `@staircase/trainer` and `@staircase/backend-onnx`), installs the tarballs (plus a test-only package that
+ * `@staircase/trainer`, `@staircase/backend-onnx` and `@staircase/benchmark`), installs the tarballs (plus a test-only package that
  * registers its own model kind) into a fresh npm project outside the workspace with no environment
  * tweaks, and uses them there as a user would: trains tiny models through both `import` and
- * `require`, and runs `npx staircase train`, `eval`, `sample` and `export`. The install must need
+ * `require`, and runs `npx staircase train`, `eval`, `sample`, `export` and `bench`. The install must need
  * no install scripts (nothing downloads binaries: the runtimes that do are optional peers) and no
  * newer Node than the packages declare; the test prints each package's install size.
  *
@@ -24,7 +24,16 @@ const repoRoot = resolve(toolDir, '../..');
 const fixtures = join(toolDir, 'fixtures');
 
 /** The published packages: their folders in the workspace, and the names they are published under. */
-const PACKAGES = ['packages/core', 'packages/staircase', 'packages/ladder', 'packages/data', 'packages/backend-tfjs', 'packages/backend-onnx', 'apps/trainer'] as const;
+const PACKAGES = [
+  'packages/core',
+  'packages/staircase',
+  'packages/ladder',
+  'packages/data',
+  'packages/backend-tfjs',
+  'packages/backend-onnx',
+  'packages/benchmark',
+  'apps/trainer',
+] as const;
 type PackageDir = (typeof PACKAGES)[number];
 const nameOf = (dir: PackageDir) => readJson<PackageJson>(join(repoRoot, dir, 'package.json')).name;
 /** `pnpm pack`'s file name: `@staircase/backend-tfjs` → `staircase-backend-tfjs-VERSION.tgz`. */
@@ -511,6 +520,18 @@ describe('packed tarballs in a fresh project', () => {
       } finally {
         renameSync(`${brown}-away`, brown);
       }
+    });
+
+    it('benches through @staircase/benchmark, and says in the report which ONNX Runtime to install', () => {
+      const r = staircase(project, ['bench', '--size', 'tiny', '--backends', 'cpu', '--kinds', 'transformer-xl', '--steps', '1', '--warmup', '0', '--positions', '', '--onnx-devices', 'cpu', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as { results: { model: string; train?: { tokensPerS: number } }[]; onnx: { results: { executionProvider: string; error?: string }[] } };
+      expect(report.results.map((x) => x.model)).toEqual(['transformer-xl']);
+      expect(report.results[0]!.train!.tokensPerS).toBeGreaterThan(0);
+      expect(report.onnx.results).toHaveLength(1);
+      expect(report.onnx.results[0]!.error).toMatch(/^onnxruntime-node is not installed: install onnxruntime-node/);
+      // A bad setting of the harness is one line from the CLI.
+      expectOneLine(staircase(project, ['bench', '--kinds', 'lstm', '--backends', '', '--onnx-devices', '']), /--kinds: unknown model "lstm"/);
     });
 
     it('info says how to get the CLI and what each optional package is for, and which are missing', () => {

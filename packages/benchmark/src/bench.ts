@@ -1,6 +1,9 @@
+/**
+ * The TensorFlow.js part of the benchmark, and the run that ties it to the ONNX Runtime part: per
+ * backend and model, training and evaluation throughput, memory and tensor counts, streaming latency.
+ */
 import { cpus, loadavg, platform, totalmem } from 'node:os';
 import { createModel, type Model, type ModelState, SeededRandom } from '@staircase/core';
-import { interleavedMedians } from './bench-timing.js';
 import '@staircase/ladder';
 import '@staircase/staircase';
 import {
@@ -16,104 +19,21 @@ import {
   type Trainer,
 } from '@staircase/backend-tfjs';
 import { probeWebGpu } from '@staircase/backend-onnx';
-import { DEFAULT_ONNX_BENCH_DEVICES, type MeasureOnnx, ONNX_BENCH_DEVICES, type OnnxBenchDevice, type OnnxReport, resolveOnnx } from './bench-onnx.js';
-import { UsageError } from './errors.js';
-import { kindModuleUrls } from './module-entry.js';
-
-export type { MeasureOnnx, OnnxBenchDevice, OnnxBenchRequest, OnnxBenchResult, OnnxReport } from './bench-onnx.js';
-export { DEFAULT_ONNX_BENCH_DEVICES, ONNX_BENCH_DEVICES } from './bench-onnx.js';
-
-/** Named sizes of the benchmark. */
-export const BENCH_SIZES = ['tiny', 'reference'] as const;
-export type BenchSize = (typeof BENCH_SIZES)[number];
-
-/**
- * The benchmarked models. Staircase is measured at `n` = 2 and 4; the Ladder at `R` = 2.
- * `global-staircase` is not in the default set: its per-token cost grows with the history.
- */
-export const BENCH_MODELS = ['transformer-xl', 'staircase-n2', 'staircase-n4', 'cached-staircase', 'ladder-r2', 'global-staircase'] as const;
-export type BenchModelId = (typeof BENCH_MODELS)[number];
-export const DEFAULT_BENCH_MODELS: readonly BenchModelId[] = ['transformer-xl', 'staircase-n2', 'staircase-n4', 'cached-staircase', 'ladder-r2'];
-
-/** Aliases accepted by `--kinds`: a model kind names every benchmarked variant of it. */
-const KIND_ALIASES: Record<string, readonly BenchModelId[]> = {
-  'transformer-xl': ['transformer-xl'],
-  staircase: ['staircase-n2', 'staircase-n4'],
-  'cached-staircase': ['cached-staircase'],
-  ladder: ['ladder-r2'],
-  'global-staircase': ['global-staircase'],
-};
-
-/** Everything that defines a size: the core stack, the batch shape, the kinds' recurrence fields, the stream. */
-export interface BenchSizeSpec {
-  readonly core: Readonly<Record<string, unknown>>;
-  readonly vocabSize: number;
-  readonly batch: number;
-  readonly length: number;
-  /** Default streaming positions. */
-  readonly positions: readonly number[];
-  /** Tokens per forward call while the stream is brought to a position. */
-  readonly historySegment: number;
-  /** Per model: the fields beyond the core stack. */
-  readonly models: Readonly<Record<BenchModelId, Readonly<Record<string, unknown>>>>;
-}
-
-/**
- * The sizes. Reference is the issue's: d 256, 4 heads, FFN 1024, 2 layers, batch 8 × 128 tokens,
- * vocabulary 256. Transformer-XL and the Ladder carry a memory of 128 (one segment). A staircase
- * with `n` passes uses chunk `F` = 128 / `n`, so one row (`n` chunks, `n·F` tokens) is as wide as a
- * Transformer-XL segment and the matrix shapes are comparable; each token still receives `n` layer
- * applications, which is what the schedule-overhead figure divides out. Cached Staircase: `n` = 2,
- * `F` = 64, cache of 2 chunks. Relative positions span 256 (memory + segment).
- */
-export const BENCH_SIZE_SPECS: Record<BenchSize, BenchSizeSpec> = {
-  reference: {
-    core: { dModel: 256, heads: 4, layers: 2, dFF: 1024, dropout: 0, position: { type: 'relative', maxDistance: 256 } },
-    vocabSize: 256,
-    batch: 8,
-    length: 128,
-    positions: [256, 4096, 16384],
-    historySegment: 512,
-    models: {
-      'transformer-xl': { kind: 'transformer-xl', memory: 128 },
-      'staircase-n2': { kind: 'staircase', chunk: 64, passes: 2 },
-      'staircase-n4': { kind: 'staircase', chunk: 32, passes: 4 },
-      'cached-staircase': { kind: 'cached-staircase', chunk: 64, passes: 2, cacheChunks: 2 },
-      'ladder-r2': { kind: 'ladder', memory: 128, repeats: 2 },
-      'global-staircase': { kind: 'global-staircase', chunk: 64, passes: 2 },
-    },
-  },
-  tiny: {
-    core: { dModel: 32, heads: 2, layers: 2, dFF: 64, dropout: 0, position: { type: 'relative', maxDistance: 32 } },
-    vocabSize: 64,
-    batch: 2,
-    length: 16,
-    positions: [32, 128],
-    historySegment: 64,
-    models: {
-      'transformer-xl': { kind: 'transformer-xl', memory: 16 },
-      'staircase-n2': { kind: 'staircase', chunk: 8, passes: 2 },
-      'staircase-n4': { kind: 'staircase', chunk: 4, passes: 4 },
-      'cached-staircase': { kind: 'cached-staircase', chunk: 8, passes: 2, cacheChunks: 2 },
-      'ladder-r2': { kind: 'ladder', memory: 16, repeats: 2 },
-      'global-staircase': { kind: 'global-staircase', chunk: 8, passes: 2 },
-    },
-  },
-};
-
-/** The model config (the object `createModel` takes) of one benchmarked model at one size. */
-export function benchModelConfig(size: BenchSize, id: BenchModelId): Record<string, unknown> {
-  const spec = BENCH_SIZE_SPECS[size];
-  return { ...spec.core, ...spec.models[id], vocabSize: spec.vocabSize, seed: 0 };
-}
+import { BenchmarkError, oneLine } from './errors.js';
+import { kindModuleUrls } from './kind-modules.js';
+import { mb, round } from './numbers.js';
+import { DEFAULT_ONNX_BENCH_DEVICES, type MeasureOnnx, ONNX_BENCH_DEVICES, type OnnxBenchDevice, type OnnxReport, resolveOnnx } from './onnx.js';
+import { BENCH_SIZE_SPECS, BENCH_SIZES, type BenchModelId, type BenchSize, type BenchSizeSpec, benchModelConfig, resolveBenchModels } from './sizes.js';
+import { interleavedMedians } from './timing.js';
 
 /** Passes `n` (staircase family) or 1, to divide compute per token out of throughput. */
 function passesOf(config: Record<string, unknown>): number {
   return typeof config['passes'] === 'number' ? config['passes'] : 1;
 }
 
-/** Options of {@link runBench}. */
+/** Options of {@link runBench}. Every one has a default; a bad value is a {@link BenchmarkError}. */
 export interface BenchOptions {
+  /** The size: `tiny` (default; seconds) or `reference` (the issue's size). See {@link BENCH_SIZE_SPECS}. */
   size?: BenchSize;
   /** Model ids or kind names (`staircase` = n 2 and 4, `ladder` = R 2). Default {@link DEFAULT_BENCH_MODELS}. */
   kinds?: readonly string[];
@@ -138,8 +58,10 @@ export interface BenchOptions {
   /** Timed single-token calls per position (default 32, tiny 8). */
   streamTokens?: number;
   /**
-   * ONNX Runtime measurement: a function, `false` for none, or absent to load `measureBench`
-   * from `@staircase/backend-onnx` when that package is installed.
+   * ONNX Runtime measurement: a function of your own, `false` for none, or absent for
+   * {@link measureOnnxRuntime} (ONNX Runtime through `@staircase/backend-onnx`; a runtime that is
+   * not installed is reported in the results, in one line naming what to install). Whatever it
+   * throws is reported as `onnx.status` `failed`, never thrown.
    */
   measureOnnx?: MeasureOnnx | false;
   /**
@@ -151,7 +73,7 @@ export interface BenchOptions {
   onProgress?: (line: string) => void;
 }
 
-/** The machine a bench ran on. */
+/** The machine a bench ran on (`BenchReport.machine`). */
 export interface BenchMachine {
   cpu: string;
   cores: number;
@@ -197,25 +119,30 @@ export interface BenchResult {
     tensorsLeaked: number;
   };
   stream?: {
-    /** Mean milliseconds per single-token forward call (batch 1, state carried), by position. */
+    /** Median milliseconds per single-token forward call (batch 1, state carried), by position. */
     msPerToken: Record<string, number>;
     /** Latency at the last position ÷ at the first. */
     ratio: number | null;
     tokens: number;
   };
+  /** Something to know about the figures (e.g. the global cache's cost grows with the history). */
   note?: string;
   /** What failed, one line. */
   error?: string;
 }
 
-/** A derived figure. */
+/** A derived figure of one model on one backend (`BenchReport.derived`). */
 export interface BenchFigure {
   backend: BackendName;
   model: BenchModelId;
   value: number;
 }
 
-/** What {@link runBench} returns: settings, machine, results and derived figures. */
+/**
+ * What {@link runBench} returns: settings, machine, results and derived figures, and the ONNX
+ * Runtime part. Plain data: it survives `JSON.stringify` / `JSON.parse` unchanged, and
+ * {@link benchMarkdown} formats it.
+ */
 export interface BenchReport {
   schema: 'staircase-bench/1';
   size: BenchSize;
@@ -245,24 +172,11 @@ export interface BenchReport {
   onnx: OnnxReport;
 }
 
-const mb = (bytes: number) => bytes / 2 ** 20;
-const round = (x: number, digits = 3) => Number(x.toPrecision(digits + 1));
-
-/** Parses and checks `--kinds`: model ids or kind names, in the canonical order, once each. */
-export function resolveBenchModels(kinds: readonly string[] | undefined): BenchModelId[] {
-  if (!kinds || kinds.length === 0) return [...DEFAULT_BENCH_MODELS];
-  const chosen = new Set<BenchModelId>();
-  for (const k of kinds) {
-    const ids = KIND_ALIASES[k] ?? ((BENCH_MODELS as readonly string[]).includes(k) ? [k as BenchModelId] : undefined);
-    if (!ids) {
-      throw new UsageError(`--kinds: unknown model "${k}"; use ${[...Object.keys(KIND_ALIASES), ...BENCH_MODELS.filter((m) => !(m in KIND_ALIASES))].join(', ')}`);
-    }
-    for (const id of ids) chosen.add(id);
-  }
-  return BENCH_MODELS.filter((m) => chosen.has(m));
-}
-
-/** The backends to measure, and why others were left out. */
+/**
+ * The TensorFlow.js backends to measure, and why others were left out: the ones named (an unknown
+ * name is a {@link BenchmarkError}; an empty list: none), or by default the one `auto` picks, WASM,
+ * and CPU at `tiny`.
+ */
 export async function resolveBenchBackends(
   size: BenchSize,
   backends: readonly string[] | undefined,
@@ -270,7 +184,7 @@ export async function resolveBenchBackends(
   // An explicit empty list measures no TensorFlow.js backend (e.g. ONNX Runtime only).
   if (backends) {
     for (const b of backends) {
-      if (!(BACKEND_NAMES as readonly string[]).includes(b)) throw new UsageError(`--backends: unknown backend "${b}"; use ${BACKEND_NAMES.join(', ')}`);
+      if (!(BACKEND_NAMES as readonly string[]).includes(b)) throw new BenchmarkError(`--backends: unknown backend "${b}"; use ${BACKEND_NAMES.join(', ')}`);
     }
     return { measured: BACKEND_NAMES.filter((b) => backends.includes(b)), skipped: [] };
   }
@@ -316,30 +230,26 @@ async function machine(tf: Tf | undefined, loadAtStart: number, date: Date, used
   };
 }
 
-function oneLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-}
-
 /**
  * The size and settings a run of {@link runBench} with these options uses (defaults filled in,
- * each checked: a bad value is a {@link UsageError}).
+ * each checked: a bad value is a {@link BenchmarkError}).
  */
 export function resolveBenchSettings(options: BenchOptions = {}): { size: BenchSize; settings: BenchReport['settings'] } {
   const size = options.size ?? 'tiny';
-  if (!(BENCH_SIZES as readonly string[]).includes(size)) throw new UsageError(`--size ${size}: expected ${BENCH_SIZES.join(' or ')}`);
+  if (!(BENCH_SIZES as readonly string[]).includes(size)) throw new BenchmarkError(`--size ${size}: expected ${BENCH_SIZES.join(' or ')}`);
   const spec = BENCH_SIZE_SPECS[size];
   const tiny = size === 'tiny';
   const steps = options.steps ?? (tiny ? 3 : 5);
   const warmup = options.warmup ?? (tiny ? 1 : 3);
   const streamTokens = options.streamTokens ?? (tiny ? 8 : 32);
   const workers = options.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers: expected a whole number ≥ 1, got ${workers}`);
+  if (!Number.isInteger(workers) || workers < 1) throw new BenchmarkError(`--workers: expected a whole number ≥ 1, got ${workers}`);
   const positions = [...(options.positions ?? spec.positions)].sort((a, b) => a - b);
-  if (steps < 1) throw new UsageError('--steps: expected at least 1');
-  for (const p of positions) if (!Number.isInteger(p) || p < 1) throw new UsageError(`--positions: expected whole numbers ≥ 1, got ${p}`);
+  if (steps < 1) throw new BenchmarkError('--steps: expected at least 1');
+  for (const p of positions) if (!Number.isInteger(p) || p < 1) throw new BenchmarkError(`--positions: expected whole numbers ≥ 1, got ${p}`);
   const onnxDevices = [...(options.onnxDevices ?? DEFAULT_ONNX_BENCH_DEVICES)];
   for (const d of onnxDevices) {
-    if (!(ONNX_BENCH_DEVICES as readonly string[]).includes(d)) throw new UsageError(`--onnx-devices: unknown device "${d}"; use ${ONNX_BENCH_DEVICES.join(', ')}`);
+    if (!(ONNX_BENCH_DEVICES as readonly string[]).includes(d)) throw new BenchmarkError(`--onnx-devices: unknown device "${d}"; use ${ONNX_BENCH_DEVICES.join(', ')}`);
   }
   return {
     size,
@@ -468,6 +378,16 @@ export function mergeBenchReports(parts: readonly BenchReport[]): BenchReport {
   };
 }
 
+/** Milliseconds for `count` calls in a row, the memory sampled after each. */
+async function timeCalls(count: number, call: () => Promise<unknown>, sample: () => number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    await call();
+    sample();
+  }
+  return performance.now() - t0;
+}
+
 interface MeasureSettings {
   size: BenchSize;
   spec: BenchSizeSpec;
@@ -501,21 +421,14 @@ async function measureModel(tf: Tf, backend: BackendName, id: BenchModelId, s: M
     return rss;
   };
   try {
-    trainer = await benchTrainer(tf, model, 1);
+    const t = await benchTrainer(tf, model, 1);
+    trainer = t;
     const next = randomBatches(1, batch, length, vocabSize);
-    for (let i = 0; i < s.warmup; i++) {
-      await trainer.step(next());
-      sample();
-    }
+    await timeCalls(s.warmup, () => t.step(next()), sample);
     const tensorsAfterWarmup = tf.memory().numTensors;
     const rssAfterWarmup = sample();
     const losses: number[] = [];
-    const t0 = performance.now();
-    for (let i = 0; i < s.steps; i++) {
-      losses.push((await trainer.step(next())).loss);
-      sample();
-    }
-    const trainMs = performance.now() - t0;
+    const trainMs = await timeCalls(s.steps, async () => losses.push((await t.step(next())).loss), sample);
     const tensorsAfterSteps = tf.memory().numTensors;
     const rssAfterSteps = sample();
     result.train = {
@@ -528,13 +441,8 @@ async function measureModel(tf: Tf, backend: BackendName, id: BenchModelId, s: M
     };
 
     const evalBatches = randomBatches(2, batch, length, vocabSize);
-    for (let i = 0; i < s.warmup; i++) await trainer.evaluate(evalBatches());
-    const e0 = performance.now();
-    for (let i = 0; i < s.steps; i++) {
-      await trainer.evaluate(evalBatches());
-      sample();
-    }
-    const evalMs = performance.now() - e0;
+    for (let i = 0; i < s.warmup; i++) await t.evaluate(evalBatches());
+    const evalMs = await timeCalls(s.steps, () => t.evaluate(evalBatches()), sample);
     result.eval = { tokensPerS: round((tokensPerBatch * s.steps * 1000) / evalMs), msPerBatch: round(evalMs / s.steps), steps: s.steps };
 
     result.memory = {
@@ -550,8 +458,8 @@ async function measureModel(tf: Tf, backend: BackendName, id: BenchModelId, s: M
     };
 
     if (s.positions.length > 0) {
-      trainer.reset();
-      result.stream = await measureStream(tf, model, trainer, s, sample);
+      t.reset();
+      result.stream = await measureStream(tf, model, t, s, sample);
     }
   } catch (e) {
     result.error = oneLine(e);
@@ -568,7 +476,6 @@ async function measureModel(tf: Tf, backend: BackendName, id: BenchModelId, s: M
   }
   return result;
 }
-
 
 /** The bench's data-parallel trainer (`workers` > 1: `createParallelTrainer`, else `createTrainer`). */
 async function benchTrainer(tf: Tf, model: Model, workers: number): Promise<Trainer> {
@@ -619,16 +526,12 @@ async function measureParallel(tf: Tf, model: Model, s: MeasureSettings, sample:
   const base = { workers: s.workers, steps: s.steps, warmup: s.warmup };
   let trainer: Trainer | undefined;
   try {
-    trainer = await benchTrainer(tf, model, s.workers);
+    const t = await benchTrainer(tf, model, s.workers);
+    trainer = t;
     const { batch, length, vocabSize } = s.spec;
     const next = randomBatches(1, batch, length, vocabSize);
-    for (let i = 0; i < s.warmup; i++) await trainer.step(next());
-    const t0 = performance.now();
-    for (let i = 0; i < s.steps; i++) {
-      await trainer.step(next());
-      sample();
-    }
-    const ms = performance.now() - t0;
+    for (let i = 0; i < s.warmup; i++) await t.step(next());
+    const ms = await timeCalls(s.steps, () => t.step(next()), sample);
     return { ...base, tokensPerS: round((batch * length * s.steps * 1000) / ms), msPerStep: round(ms / s.steps) };
   } catch (e) {
     return { ...base, tokensPerS: 0, msPerStep: 0, error: oneLine(e) };
@@ -689,80 +592,4 @@ async function measureStream(
   const first = msPerToken[String(s.positions[0])];
   const last = msPerToken[String(s.positions.at(-1))];
   return { msPerToken, ratio: s.positions.length > 1 && first && last ? round(last / first) : null, tokens: s.streamTokens };
-}
-
-const fmt = (x: number | undefined | null, digits = 3) => (x == null ? '–' : x >= 100 ? Math.round(x).toLocaleString('en') : String(round(x, digits - 1)));
-
-/** The report as markdown: one table of all results, the derived figures, the backends skipped and the ONNX status. */
-export function benchMarkdown(report: BenchReport): string {
-  const m = report.machine;
-  const st = report.settings;
-  const lines: string[] = [];
-  lines.push(
-    `Size \`${report.size}\`: batch ${st.batch} × ${st.length} tokens, vocabulary ${st.vocabSize}; ${st.warmup} warm-up + ${st.steps} measured steps; ` +
-      `streaming: batch 1, ${st.streamTokens} timed tokens per position.`,
-  );
-  lines.push(
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}, TensorFlow.js ${m.tfjs}, ${m.date}; ` +
-      `load average ${m.loadAverage.start} at the start, ${m.loadAverage.end} at the end` +
-      (m.webgpuAdapter ? `; WebGPU adapter: ${m.webgpuAdapter}.` : '.'),
-  );
-  // Only the load at the start says something about other work: by the end the 1-minute average
-  // also counts this bench's own threads (data-parallel workers, ONNX Runtime's and PyTorch's pools).
-  if (m.loadAverage.start > m.cores - 0.5) {
-    lines.push('', `Warning: the load average at the start (${m.loadAverage.start}) was near or above the ${m.cores} cores: other work shared the CPU and the figures are skewed (multi-threaded ones most).`);
-  }
-  const pos = st.positions.map((p) => `stream ms/token @${p}`);
-  const par = st.workers > 1 ? [`train tok/s, ${st.workers} workers`] : [];
-  if (report.results.length > 0) {
-    lines.push(
-      '',
-      `| backend | model | params | train tok/s | ${[...par, 'eval tok/s', ...pos].join(' | ')} | stream ratio | peak RSS MiB (process) | RSS growth % | tensors Δ (steps / after dispose) |`,
-    );
-    lines.push(`|${'---|'.repeat(9 + par.length + pos.length)}`);
-  } else {
-    lines.push('', 'TensorFlow.js: no backend measured.');
-  }
-  for (const r of report.results) {
-    const cells = [
-      r.backend,
-      r.model + (r.note ? ' ¹' : ''),
-      r.parameters.toLocaleString('en'),
-      fmt(r.train?.tokensPerS),
-      ...(par.length ? [r.trainParallel?.error ? 'failed ²' : fmt(r.trainParallel?.tokensPerS)] : []),
-      fmt(r.eval?.tokensPerS),
-      ...st.positions.map((p) => fmt(r.stream?.msPerToken[String(p)])),
-      fmt(r.stream?.ratio),
-      fmt(r.memory?.peakRssMb),
-      fmt(r.memory?.rssGrowthPct),
-      r.memory ? `${r.memory.tensorsGrowth} / ${r.memory.tensorsLeaked}` : '–',
-    ];
-    lines.push(`| ${cells.join(' | ')} |`);
-  }
-  const notes = report.results.filter((r) => r.note || r.error);
-  if (notes.some((r) => r.note)) lines.push('', `¹ ${notes.find((r) => r.note)!.note}`);
-  for (const r of notes.filter((x) => x.error)) lines.push('', `${r.backend} ${r.model} failed: ${r.error}`);
-  for (const r of report.results.filter((x) => x.trainParallel?.error)) {
-    lines.push('', `² ${r.backend} ${r.model}, ${r.trainParallel!.workers} workers: ${r.trainParallel!.error}`);
-  }
-  if (report.derived.scheduleOverhead.length) {
-    lines.push('', 'Schedule overhead (staircase tokens/s × n ÷ Transformer-XL tokens/s, training): ' +
-      report.derived.scheduleOverhead.map((f) => `${f.backend} ${f.model} ${fmt(f.value)}`).join('; ') + '.');
-  }
-  for (const s of report.backends.skipped) lines.push('', `Backend ${s.name} not measured: ${s.why}.`);
-  lines.push('', onnxLine(report.onnx));
-  return `${lines.join('\n')}\n`;
-}
-
-function onnxLine(onnx: OnnxReport): string {
-  if (onnx.status !== 'measured') return `onnx: ${onnx.status}${onnx.reason ? ` (${onnx.reason})` : ''}`;
-  const rows = onnx.results.map(
-    (r) =>
-      `${r.model} (${r.runtime}, ${r.executionProvider}): eval ${fmt(r.evalTokensPerS)} tok/s` +
-      (r.evalInt8TokensPerS ? `, int8 weights ${fmt(r.evalInt8TokensPerS)} tok/s (logits ±${fmt(r.int8LogitsRelError)})` : '') +
-      (r.int8Error ? `, int8 failed: ${r.int8Error}` : '') +
-      (r.streamMsPerToken && Object.keys(r.streamMsPerToken).length > 0 ? `, stream ${Object.entries(r.streamMsPerToken).map(([p, v]) => `@${p} ${fmt(v)} ms`).join(', ')}` : '') +
-      (r.error ? `, failed: ${r.error}` : ''),
-  );
-  return `onnx: ${rows.join('; ')}`;
 }

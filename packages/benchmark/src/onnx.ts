@@ -1,16 +1,18 @@
+/**
+ * The ONNX Runtime part of the benchmark.
+ *
+ * By default {@link measureOnnxRuntime} measures through `@staircase/backend-onnx`, which loads
+ * ONNX Runtime (`onnxruntime-node` for `cpu`, `onnxruntime-web` for `wasm` and `webgpu`; optional
+ * peers) when first asked: a runtime that is not installed makes that device's results carry one
+ * line naming what to install, and the rest of the report stands. A caller of `runBench` can pass
+ * its own `measureOnnx` function (or `false` to skip ONNX).
+ */
 import { createModel, initParams } from '@staircase/core';
-import { interleavedMedians } from './bench-timing.js';
 import '@staircase/ladder';
 import '@staircase/staircase';
 import { exportModel, type ExportedModel, OnnxModel, type OnnxProfile, type ProfileOptions, type Quantization } from '@staircase/backend-onnx';
-
-
-/**
- * The ONNX Runtime part of `staircase bench`.
- *
- * By default {@link measureOnnxRuntime} measures on onnxruntime-node; a caller of `runBench` can
- * pass its own `measureOnnx` function (or `false` to skip ONNX).
- */
+import { oneLine } from './errors.js';
+import { interleavedMedians } from './timing.js';
 
 /** What the ONNX measurement is asked to do: the same models, shapes and step counts as the TensorFlow.js part. */
 export interface OnnxBenchRequest {
@@ -70,7 +72,7 @@ export interface OnnxBenchResult {
   readonly error?: string;
 }
 
-/** Measures the models of a request on ONNX Runtime. */
+/** Measures the models of a request on ONNX Runtime (the `measureOnnx` option of `runBench`). */
 export type MeasureOnnx = (request: OnnxBenchRequest) => Promise<readonly OnnxBenchResult[]>;
 
 /** The ONNX part of a bench report. */
@@ -168,7 +170,7 @@ export const measureOnnxRuntime: MeasureOnnx = async (request) => {
       try {
         onnx = await OnnxModel.load(exported, { device });
       } catch (e) {
-        results.push({ model: id, runtime: device === 'cpu' ? 'onnxruntime-node' : 'onnxruntime-web', executionProvider: device, error: firstLine(e) });
+        results.push({ model: id, runtime: device === 'cpu' ? 'onnxruntime-node' : 'onnxruntime-web', executionProvider: device, error: oneLine(e) });
         continue;
       }
       // `auto` resolves to a device named beside it (cpu on a machine without a hardware adapter).
@@ -185,11 +187,11 @@ export const measureOnnxRuntime: MeasureOnnx = async (request) => {
           try {
             measured = { ...measured, ...(await measureInt8(onnx, exportModel(model, params, { ...options, quantize: 'int8' }), model.config.vocabSize, request)) };
           } catch (e) {
-            measured = { ...measured, int8Error: firstLine(e) };
+            measured = { ...measured, int8Error: oneLine(e) };
           }
         }
       } catch (e) {
-        measured = { error: firstLine(e) };
+        measured = { error: oneLine(e) };
       } finally {
         await onnx.release();
       }
@@ -224,10 +226,6 @@ async function measureOn(onnx: OnnxModel, vocab: number, request: OnnxBenchReque
   return { evalTokensPerS, streamMsPerToken };
 }
 
-function firstLine(e: unknown): string {
-  return String((e as Error).message ?? e).split('\n')[0]!;
-}
-
 /** Tokens per second of `request.steps` timed batches after `request.warmup` untimed ones. */
 async function evalSpeed(timeEval: (batches: number) => Promise<number>, request: OnnxBenchRequest): Promise<number> {
   await timeEval(request.warmup);
@@ -254,13 +252,13 @@ async function measureInt8(float: OnnxModel, exported: ExportedModel, vocab: num
   }
 }
 
-/** Runs the ONNX measurement, if any, and never throws: a failure is reported. */
+/** Runs the ONNX measurement, if any, and never throws: a failure is reported (internal: `runBench` calls it). */
 export async function resolveOnnx(measure: MeasureOnnx | false | undefined, request: OnnxBenchRequest): Promise<OnnxReport> {
   if (measure === false) return { status: 'skipped', reason: 'not requested', results: [] };
   const fn = measure ?? measureOnnxRuntime;
   try {
     return { status: 'measured', results: [...(await fn(request))] };
   } catch (e) {
-    return { status: 'failed', reason: String((e as Error).message ?? e).split('\n')[0]!, results: [] };
+    return { status: 'failed', reason: oneLine(e), results: [] };
   }
 }
