@@ -5,8 +5,8 @@
  * eval` does; pause/resume stop between steps; export traces the ONNX graphs from the same model.
  */
 import { exportModel } from '@staircase/backend-onnx';
-import { type Trainer, createTrainer, disposeReplaced, formatBackendReport, selectBackend, type Tensor } from '@staircase/backend-tfjs';
-import { type HostParams, type Model, type ModelState, createModel } from '@staircase/core';
+import { type Trainer, createTrainer, formatBackendReport, scoreBatches, selectBackend } from '@staircase/backend-tfjs';
+import { type HostParams, type Model, createModel } from '@staircase/core';
 import '@staircase/staircase';
 import type { EvalMetrics } from '@staircase/data';
 import { type TaskSplit, openTask } from './task-split.js';
@@ -56,31 +56,10 @@ function runConfig(s: TrainSettings, run: Run) {
   };
 }
 
-/** Scores the whole split with the carried state: the CLI's `evaluateSplit`, in the worker. */
+/** Scores the whole split with the carried state, as the CLI's `evaluateSplit` does. */
 async function evaluate(run: Run, split: TaskSplit, s: TrainSettings): Promise<EvalMetrics> {
-  const { tf, ops, params } = run.trainer;
   const tally = split.tally();
-  let state: ModelState<Tensor> | null = null;
-  for (const b of split.evalBatcher(s.batch, s.length)) {
-    if (b.reset.some(Boolean)) {
-      disposeReplaced(state, null);
-      state = null;
-    }
-    const previous = state;
-    const out = tf.tidy(() => {
-      const { logits, state: next } = run.model.forward(ops, params, ops.constantInt(b.tokens, [b.batch, b.length]), previous);
-      const logp = tf.logSoftmax(logits);
-      const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor(b.targets, [b.batch, b.length], 'int32'), logits.shape[2]!)), -1);
-      return { picked, argmax: tf.argMax(logits, -1), state: next as unknown as Tensor };
-    });
-    const picked = await out.picked.data();
-    const argmax = await out.argmax.data();
-    tf.dispose([out.picked, out.argmax]);
-    state = out.state as unknown as ModelState<Tensor>;
-    disposeReplaced(previous, state);
-    tally.add(b, picked, argmax);
-  }
-  disposeReplaced(state, null);
+  await scoreBatches(run.trainer, run.model, split.evalBatcher(s.batch, s.length), (b, picked, argmax) => tally.add(b, picked, argmax));
   return tally.metrics();
 }
 

@@ -1,6 +1,5 @@
-import type { ModelState } from '@staircase/core';
-import { type Tensor, disposeReplaced } from '@staircase/backend-tfjs';
-import { type Batch, type Batcher, type DataSplit, type Dataset, type EpisodeBounds, type EvalMetrics, EvalTally, episodeBounds, queryIndices } from '@staircase/data';
+import { scoreBatches } from '@staircase/backend-tfjs';
+import { type Batcher, type DataSplit, type Dataset, type EpisodeBounds, type EvalMetrics, EvalTally, episodeBounds, queryIndices } from '@staircase/data';
 import { UsageError } from './errors.js';
 import type { Session } from './session.js';
 
@@ -53,36 +52,15 @@ export async function evaluateSplit(
   options: EvalOptions,
 ): Promise<EvalMetrics> {
   const { trainer, model, dataset } = session;
-  const { tf, ops } = trainer;
   const batcher = split.evalBatcher({ batch: options.batch, length: options.length });
   const tally = tallyFor(dataset, split, options);
   const total = batchesToScore(batcher, options);
   options.onBatch?.(0, total);
-  let state: ModelState<Tensor> | null = null;
-  for (let next = batcher.next(); !next.done; next = batcher.next()) {
-    const b: Batch = next.value;
-    if (b.reset.some(Boolean)) {
-      disposeReplaced(state, null);
-      state = null;
-    }
-    const previous = state;
-    const out = tf.tidy(() => {
-      const { logits, state: s } = model.forward(ops, trainer.params, ops.constantInt(b.tokens, [b.batch, b.length]), previous);
-      const logp = tf.logSoftmax(logits);
-      const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor(b.targets, [b.batch, b.length], 'int32'), logits.shape[2]!)), -1);
-      return { picked, argmax: tf.argMax(logits, -1), state: s as unknown as Tensor };
-    });
-    // Asynchronous reads: WebGPU in Node has no synchronous read-back (it needs OffscreenCanvas).
-    const picked = await out.picked.data();
-    const argmax = await out.argmax.data();
-    tf.dispose([out.picked, out.argmax]);
-    state = out.state as unknown as ModelState<Tensor>;
-    disposeReplaced(previous, state);
+  await scoreBatches(trainer, model, batcher, (b, picked, argmax) => {
     tally.add(b, picked, argmax);
     options.onBatch?.(tally.batches, total);
-    if (options.maxBatches !== undefined && tally.batches >= options.maxBatches) break;
-  }
-  disposeReplaced(state, null);
+    return options.maxBatches === undefined || tally.batches < options.maxBatches;
+  });
   return tally.metrics();
 }
 

@@ -1,4 +1,8 @@
+import type { ScoredBatch } from '@staircase/core';
 import type { OnnxModel } from './onnx-model.js';
+
+// The batch shape lives in @staircase/core so both backends' scoreBatches take the same batches.
+export type { ScoredBatch };
 
 /** Scores of a token sequence. */
 export interface SequenceScore {
@@ -50,16 +54,6 @@ export async function score(model: OnnxModel, tokens: ArrayLike<number>, options
   return { loss, bitsPerToken: loss / Math.LN2, count };
 }
 
-/** A batch of rows to score position by position (the shape of `@staircase/data`'s batches). */
-export interface ScoredBatch {
-  readonly tokens: Int32Array;
-  /** Per position: the target id (next token, or a label); negative where not scored. */
-  readonly targets: Int32Array;
-  readonly batch: number;
-  readonly length: number;
-  /** Per row: the row starts a new stream (its carried state is cleared). */
-  readonly reset: readonly boolean[];
-}
 
 /**
  * Streams `batches` through the segment graph with the carried state (cleared where a batch

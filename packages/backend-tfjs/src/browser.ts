@@ -45,4 +45,5 @@ export {
   type DecodeOptions,
 } from './checkpoint.js';
 export { crc32 } from './crc32.js';
+export { scoreBatches, type Scorer } from './score.js';
 export { isTensor, isHostTensor, tensorsIn, disposeReplaced, stateToHost, stateFromHost } from './state.js';

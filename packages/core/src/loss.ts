@@ -11,3 +11,14 @@ export function crossEntropy<T>(ops: Ops<T>, logits: T, targets: T, mask: T, cou
   const picked = ops.sum(ops.mul(logp, ops.oneHot(targets, vocab)), [2]);
   return ops.scale(ops.sum(ops.mul(picked, mask)), -1 / Math.max(count, 1));
 }
+
+/** A batch of rows to score position by position by a backend's `scoreBatches` (the shape of `@staircase/data`'s batches). */
+export interface ScoredBatch {
+  readonly tokens: Int32Array;
+  /** Per position: the target id (next token, or a label); negative where not scored. */
+  readonly targets: Int32Array;
+  readonly batch: number;
+  readonly length: number;
+  /** Per row: the row starts a new stream (its carried state is cleared). */
+  readonly reset: readonly boolean[];
+}
