@@ -1,7 +1,9 @@
 import { z } from 'zod';
 
 /** The version of the exported file layout this package writes and reads. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** Older versions this package still reads (version 1: no ring-buffer state, no rolls). */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 /** The `metadata_props` key that holds {@link OnnxModelMetadata} as JSON. */
 export const METADATA_KEY = 'staircase';
@@ -16,6 +18,16 @@ export const stateSlotSchema = z.strictObject({
   dims: z.array(dim),
   /** Value of an empty slot at the start of a sequence: 0 for keys/values, −1e9 for the bias (hidden). */
   fill: z.number(),
+  /**
+   * `ring`: the block is a ring buffer (one-token step graphs of the staircase family), or
+   * {@link rings} of them stacked along the positions axis: the graph returns only the run's own
+   * entry, `next.<name>` with one position per ring (none for the bias), and the runtime writes
+   * entry `i` at index `i·L + runStart mod L`, `L` = positions ÷ rings (the bias there: 0).
+   * Absent: `next.<name>` is the whole next value.
+   */
+  update: z.literal('ring').optional(),
+  /** Rings stacked in a `ring` block (default 1). */
+  rings: z.number().int().min(1).optional(),
 });
 export type StateSlot = z.infer<typeof stateSlotSchema>;
 
@@ -43,6 +55,19 @@ export const phaseInputSchema = z.strictObject({
   offset: z.number().int(),
 });
 export type PhaseInput = z.infer<typeof phaseInputSchema>;
+
+/**
+ * The int32 `[length]` gather index of a roll the runtime feeds per run (`Ops.roll` of
+ * `@staircase/core`): entry `j` is `b + ((j − b − (runStart + offset)) mod period)`, `b` the start
+ * of `j`'s run of `period` entries.
+ */
+export const rollInputSchema = z.strictObject({
+  name: z.string(),
+  length: z.number().int().min(1),
+  period: z.number().int().min(1),
+  offset: z.number().int(),
+});
+export type RollInput = z.infer<typeof rollInputSchema>;
 
 /**
  * Logits of one short batch computed by the exporter (see `reference.ts`): the runtime must
@@ -89,6 +114,8 @@ export const metadataSchema = z.strictObject({
   positions: z.array(positionInputSchema),
   /** Chunk-slot one-hots fed per run (one-token staircase step graphs; absent in older exports). */
   phases: z.array(phaseInputSchema).optional(),
+  /** Ring-order gather indices fed per run (one-token staircase step graphs since version 2). */
+  rolls: z.array(rollInputSchema).optional(),
   /** Shared by the step and segment graphs of one export, so a mismatched pair is refused. */
   exportId: z.string(),
   /** `int8`: weight products stored as int8 (dynamic quantization); absent: float32 throughout. */
@@ -118,9 +145,9 @@ export function parseMetadata(json: string | undefined, source: string): OnnxMod
     throw new OnnxModelError(`${source}: its staircase metadata is not valid JSON — re-export the model`);
   }
   const version = (raw as { version?: unknown } | null)?.version;
-  if (typeof version === 'number' && version !== FORMAT_VERSION) {
+  if (typeof version === 'number' && !READABLE_VERSIONS.includes(version)) {
     throw new OnnxModelError(
-      `${source}: export format version ${version}, but this version of @staircase/backend-onnx reads version ${FORMAT_VERSION} — re-export with a matching staircase`,
+      `${source}: export format version ${version}, but this version of @staircase/backend-onnx reads versions ${READABLE_VERSIONS.join(' and ')} — re-export with a matching staircase`,
     );
   }
   const parsed = metadataSchema.safeParse(raw);

@@ -129,9 +129,15 @@ function checkGraph(bytes: Uint8Array, name: string, role: 'step' | 'segment'): 
     ...meta.state.map((s) => ({ name: `state.${s.name}`, dims: s.dims })),
     ...meta.positions.map((p) => ({ name: p.name, dims: [p.length, p.headDim / 2] })),
     ...(meta.phases ?? []).map((p) => ({ name: p.name, dims: [1, p.period] })),
+    ...(meta.rolls ?? []).map((r) => ({ name: r.name, dims: [r.length] })),
     { name: 'tokens', dims: ['batch', meta.tokens] },
   ];
-  const expectedOutputs = [{ name: 'logits', dims: ['batch', meta.tokens, meta.vocabSize] }, ...meta.state.map((s) => ({ name: `next.${s.name}`, dims: s.dims }))];
+  const expectedOutputs = [
+    { name: 'logits', dims: ['batch', meta.tokens, meta.vocabSize] },
+    ...meta.state.flatMap((s) =>
+      s.update !== 'ring' ? [{ name: `next.${s.name}`, dims: s.dims }] : s.role === 'bias' ? [] : [{ name: `next.${s.name}`, dims: s.dims.map((d, i) => (i === 2 ? (s.rings ?? 1) : d)) }],
+    ),
+  ];
   const same = (a: { name: string; dims: readonly (number | string)[] }[], b: { name: string; dims: readonly (number | string)[] }[]) =>
     JSON.stringify([...a].sort((x, y) => x.name.localeCompare(y.name))) === JSON.stringify([...b].sort((x, y) => x.name.localeCompare(y.name)));
   if (!same(info.inputs, expectedInputs) || !same(info.outputs, expectedOutputs)) {
@@ -248,7 +254,7 @@ export class OnnxStream {
       }
       done += real - skip;
       if (!full) break;
-      this.state = Object.fromEntries(meta.state.map((s) => [`state.${s.name}`, result[`next.${s.name}`]!]));
+      this.state = nextState(meta, this.state, result, this.committed);
       for (const row of this.pending) row.splice(0, G);
       this.committed += G;
     }
@@ -256,7 +262,39 @@ export class OnnxStream {
   }
 }
 
-/** The RoPE tables and chunk-slot one-hots of a run starting at `position` (none when the graph has neither). */
+/**
+ * The state after a committed run starting at `position`: whole blocks replaced by the graph's
+ * next values, ring blocks written in place (entry `i` at index `i·L + position mod L`, the bias
+ * there 0; see `StateSlot.update`), so a one-token step moves one row per ring, not the state.
+ */
+function nextState(meta: OnnxModelMetadata, state: Record<string, HostTensor>, result: Record<string, HostTensor>, position: number): Record<string, HostTensor> {
+  // Ring blocks are this stream's own buffers (see emptyState): written in place.
+  const next = { ...state };
+  for (const s of meta.state) {
+    const key = `state.${s.name}`;
+    if (s.update !== 'ring') {
+      next[key] = result[`next.${s.name}`]!;
+      continue;
+    }
+    const ring = state[key]!;
+    const data = ring.data as Float32Array;
+    const rings = s.rings ?? 1;
+    const len = ring.dims[s.role === 'bias' ? 3 : 2]! / rings;
+    const at = position % len;
+    if (s.role === 'bias') {
+      for (let i = 0; i < rings; i++) data[i * len + at] = 0;
+      continue;
+    }
+    const [b, h, , width] = ring.dims as [number, number, number, number];
+    const entry = result[`next.${s.name}`]!.data as Float32Array;
+    for (let r = 0; r < b * h; r++) {
+      for (let i = 0; i < rings; i++) data.set(entry.subarray((r * rings + i) * width, (r * rings + i + 1) * width), (r * rings * len + i * len + at) * width);
+    }
+  }
+  return next;
+}
+
+/** The RoPE tables, chunk-slot one-hots and roll indices of a run starting at `position` (none when the graph has none). */
 function positionFeeds(meta: OnnxModelMetadata, position: number): Record<string, HostTensor> {
   const feeds: [string, HostTensor][] = meta.positions.map((p) => {
     const tables = rotaryTables(position + p.offset, p.length, p.headDim, p.base);
@@ -266,6 +304,15 @@ function positionFeeds(meta: OnnxModelMetadata, position: number): Record<string
     const data = new Float32Array(p.period);
     data[(((position + p.offset) % p.period) + p.period) % p.period] = 1;
     feeds.push([p.name, { type: 'float32', data, dims: [1, p.period] }]);
+  }
+  for (const r of meta.rolls ?? []) {
+    const data = new Int32Array(r.length);
+    const shift = position + r.offset;
+    for (let j = 0; j < r.length; j++) {
+      const b = j - (j % r.period);
+      data[j] = b + ((((j - b - shift) % r.period) + r.period) % r.period);
+    }
+    feeds.push([r.name, { type: 'int32', data, dims: [r.length] }]);
   }
   return Object.fromEntries(feeds);
 }

@@ -35,17 +35,21 @@ export function checkStateLayout(meta: OnnxModelMetadata, name: string): void {
   }
   const headDim = dModel / heads;
   const bound = positionBound(meta);
+  const passes = positiveInt(c['passes']) ? (c['passes'] as number) : 1;
   let perRow = 0;
   for (const slot of meta.state) {
     const d = slot.dims;
     const positions = d[slot.role === 'bias' ? 3 : 2];
     const expected = slot.role === 'bias' ? [1, 1, 1, positions] : ['batch', heads, positions, headDim];
-    if (d.length !== 4 || !positiveInt(positions) || d.some((x, i) => x !== expected[i]) || positions > bound) {
+    // A block of stacked rings (one per pass) holds `rings` times one ring's positions.
+    const rings = slot.rings ?? 1;
+    const perRing = positiveInt(positions) ? positions / rings : 0;
+    if (d.length !== 4 || !positiveInt(perRing) || rings > Math.max(1, passes) || d.some((x, i) => x !== expected[i]) || perRing > bound) {
       throw new OnnxModelError(
-        `${name}: state ${slot.name} declares dims [${d.join(', ')}], not [${expected.slice(0, 2).join(', ')}, positions ≤ ${bound}, ${expected[3]}] as its config implies — the file was altered or damaged; export it again`,
+        `${name}: state ${slot.name} declares dims [${d.join(', ')}], not [${expected.slice(0, 2).join(', ')}, positions ≤ ${bound}${slot.rings ? ` per ring of ${slot.rings}` : ''}, ${expected[3]}] as its config implies — the file was altered or damaged; export it again`,
       );
     }
-    perRow += slot.role === 'bias' ? 0 : heads * positions * headDim;
+    perRow += slot.role === 'bias' ? 0 : heads * (positions as number) * headDim;
   }
   if (perRow > MAX_STATE_VALUES_PER_ROW) {
     throw new OnnxModelError(`${name}: its state holds ${perRow} values per batch row, over the limit of ${MAX_STATE_VALUES_PER_ROW} — the file was altered or damaged; export it again`);

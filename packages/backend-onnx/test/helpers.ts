@@ -130,7 +130,7 @@ export class TfjsFixedReference {
     const previous = this.state;
     const out = tf.tidy(() => {
       const r = this.fixed.step(this.ops, this.params, this.ops.constantInt(tokens, [this.batch, 1]), previous);
-      return { logits: r.logits, state: r.state as unknown as Tensor };
+      return { logits: r.logits, state: this.fixed.advance(this.ops, previous, r.entries) as unknown as Tensor };
     });
     this.state = out.state as unknown as ModelState<Tensor>;
     disposeReplaced(previous, this.state);

@@ -139,15 +139,27 @@ describe.each(KINDS)('int8 export of %s', (kind) => {
       const q = decode(int8[role]);
       const weightProducts = (f.node ?? []).filter((n) => n.opType === 'MatMul' && weights.has(n.input![1]!)).length;
       expect(weightProducts).toBeGreaterThan(0);
-      expect((q.node ?? []).filter((n) => n.opType === 'MatMulInteger')).toHaveLength(weightProducts);
+      const integer = (q.node ?? []).filter((n) => n.opType === 'MatMulInteger').length;
       expect((q.node ?? []).filter((n) => n.opType === 'MatMul' && weights.has(n.input![1]!))).toHaveLength(0);
       const floats = new Set((q.initializer ?? []).filter((t) => t.dataType === onnx.TensorProto.DataType.FLOAT).map((t) => t.name));
       expect([...weights].filter((w) => floats.has(w))).toEqual([]);
       expect(floats.has('embed')).toBe(true);
       if (model.paramSpecs().some((p) => p.name === 'pos.rel')) expect(floats.has('pos.rel')).toBe(true);
       expect((q.initializer ?? []).filter((t) => t.dataType === onnx.TensorProto.DataType.INT8)).toHaveLength(weights.size);
-      // Products that are not by a weight (attention) stay float.
-      expect((q.node ?? []).filter((n) => n.opType === 'MatMul').length).toBe((f.node ?? []).filter((n) => n.opType === 'MatMul').length - weightProducts);
+      const floatMatMuls = (f.node ?? []).filter((n) => n.opType === 'MatMul').length;
+      const intMatMuls = (q.node ?? []).filter((n) => n.opType === 'MatMul').length;
+      if (role === 'step' && float.stepMetadata.rolls) {
+        // The float one-token step takes each token's Q, K and V from one product with the three
+        // weights side by side (folded at load); int8 keeps them apart, each quantized.
+        const fused = (f.node ?? []).filter((n) => n.opType === 'Concat' && n.input!.some((i) => /\.attn\.wk$/.test(i))).length;
+        expect(fused).toBeGreaterThan(0);
+        expect(integer).toBe(weightProducts + 3 * fused);
+        expect(intMatMuls).toBe(floatMatMuls - weightProducts - fused);
+      } else {
+        expect(integer).toBe(weightProducts);
+        // Products that are not by a weight (attention) stay float.
+        expect(intMatMuls).toBe(floatMatMuls - weightProducts);
+      }
     }
     expect(int8.segmentMetadata.quantization).toBe('int8');
     expect(float.segmentMetadata.quantization).toBeUndefined();

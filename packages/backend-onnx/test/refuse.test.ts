@@ -47,7 +47,7 @@ describe('loading refuses', () => {
 
   it('another format version', async () => {
     const future = edited(good.step, (m) => setMetadata(m, (meta) => (meta.version = FORMAT_VERSION + 1)));
-    expect(await refusal(future)).toMatch(new RegExp(`format version ${FORMAT_VERSION + 1}.*reads version ${FORMAT_VERSION}`));
+    expect(await refusal(future)).toMatch(new RegExp(`format version ${FORMAT_VERSION + 1}.*reads versions 1 and ${FORMAT_VERSION}`));
   });
 
   it('a step and a segment graph of different exports, or swapped', async () => {

@@ -33,6 +33,9 @@ describe.each(Object.keys(kinds))('%s', (kind) => {
   it('the step graph takes one token; the F-token one is still exported on request', () => {
     expect(fresh.stepMetadata.tokens).toBe(1);
     expect(fresh.stepMetadata.phases?.length).toBe(1);
+    // Ring-buffer state: the graph returns one entry per ring, and the ring order comes from rolls.
+    expect(fresh.stepMetadata.state.every((s) => s.update === 'ring')).toBe(true);
+    expect(fresh.stepMetadata.rolls?.length).toBeGreaterThan(0);
     if (F === 1) return; // a one-token run is the chunk: both exports are one-token graphs
     expect(old.stepMetadata.tokens).toBe(F);
     expect(old.stepMetadata.phases).toBeUndefined();

@@ -19,12 +19,15 @@ export interface KV<T> {
 /** `[B, T, d]` → `[B, H, T, hd]`. */
 export function splitHeads<T>(ops: Ops<T>, x: T, heads: number): T {
   const [b, t, d] = ops.shape(x) as [number, number, number];
+  // One position: moving the heads axis past it moves no element, a reshape says the same.
+  if (t === 1) return ops.reshape(x, [b, heads, 1, d / heads]);
   return ops.transpose(ops.reshape(x, [b, t, heads, d / heads]), [0, 2, 1, 3]);
 }
 
 /** `[B, H, T, hd]` → `[B, T, d]`. */
 export function mergeHeads<T>(ops: Ops<T>, x: T): T {
   const [b, h, t, hd] = ops.shape(x) as [number, number, number, number];
+  if (t === 1) return ops.reshape(x, [b, 1, h * hd]);
   return ops.reshape(ops.transpose(x, [0, 2, 1, 3]), [b, t, h * hd]);
 }
 
@@ -156,16 +159,17 @@ function constantTables<T>(ops: Ops<T>, start: number, length: number, headDim: 
  */
 export function relativeScores<T>(ops: Ops<T>, q: T, table: T, tk: number, options: { futureMasked?: boolean } = {}): T {
   const [b, h, tq] = ops.shape(q) as [number, number, number];
-  const maxDistance = ops.shape(table)[1]!;
   const delta = tk - tq;
   // Column u holds distance δ + Tq − 1 − u, so row i, after a left shift by Tq − 1 − i, has
   // distance δ + i − j at column j (read from column u = Tq − 1 − i + j). Every read stays in
   // its own row with Tk + Tq − 1 columns; one spare keeps the reshape valid when Tq = 1. With
   // Tk + 1 columns, u ≥ Tk + 1 (that is d ≤ −2) reads the start of row i + 1 instead.
   const width = options.futureMasked ? tk + 1 : tk + tq;
-  const cols = new Int32Array(width);
-  for (let u = 0; u < width; u++) cols[u] = Math.min(Math.max(delta + tq - 1 - u, 0), maxDistance - 1);
-  const columns = ops.transpose(ops.gather(ops.transpose(table, [1, 0]), ops.constantInt(cols, [width])), [1, 0]);
+  const columns = relativeColumns(
+    ops,
+    table,
+    Array.from({ length: width }, (_, u) => delta + tq - 1 - u),
+  );
   const g = ops.matMul(q, columns); // [B, H, Tq, W]
   const flat = ops.reshape(g, [b, h, tq * width]);
   const skewed = ops.reshape(ops.slice(flat, [0, 0, tq - 1], [b, h, tq * (width - 1)]), [b, h, tq, width - 1]);
@@ -235,6 +239,84 @@ export function attend<T>(
   if (options.training && config.attnDropout > 0) probs = ops.dropout(probs, config.attnDropout);
   const out = mergeHeads(ops, ops.matMul(probs, kv.v));
   return ops.matMul(out, param(params, `layers.${layer}.attn.wo`));
+}
+
+/** A block of keys that {@link attendBlocks} reads where it lies, with terms of its own. */
+export interface KeyBlock<T> {
+  /** Keys and values `[B, H, len, hd]`, in any order (a ring buffer's order, say); `bias` is ignored (put it in `offsets`). */
+  readonly kv: KV<T>;
+  /** Added to the block's scores (broadcast to `[B, H, Tq, len]`): masks, empty slots. */
+  readonly offsets?: T;
+  /**
+   * With relative positions: the learned term of the block's keys for the scaled queries,
+   * `[B, H, Tq, len]` (see {@link relativeColumns}); the block's order is the caller's to know.
+   * Left out when the keys already include it (a query's own key plus the distance-0 column).
+   */
+  readonly relative?: (scaled: T) => T;
+}
+
+/**
+ * Attention of queries `q` over several key blocks, each scored where it lies and the scores
+ * joined before one softmax: the same result as {@link attend} over the blocks concatenated (with
+ * their terms), without copying a key. The weights are split again for the value products, so a
+ * one-token step reads every carried key and value once and writes nothing of their size.
+ * Returns the heads merged and projected by `wo`, like {@link attend}. `scaled`: `q` is already
+ * multiplied by `1/√hd` (fused projections, see `layerWith`).
+ */
+export function attendBlocks<T>(ops: Ops<T>, params: Params<T>, layer: number, q: T, blocks: readonly KeyBlock<T>[], options: { scaled?: boolean } = {}): T {
+  const [b, h, tq, hd] = ops.shape(q) as [number, number, number, number];
+  const scaled = options.scaled ? q : ops.scale(q, 1 / Math.sqrt(hd));
+  const scores = blocks.map((block) => {
+    let s = ops.matMul(scaled, ops.transpose(block.kv.k, [0, 1, 3, 2]));
+    if (block.relative) s = ops.add(s, block.relative(scaled));
+    return block.offsets ? ops.add(s, block.offsets) : s;
+  });
+  const probs = ops.softmax(ops.concat(scores, 3));
+  let out: T | null = null;
+  let from = 0;
+  for (const block of blocks) {
+    const len = kvLength(ops, block.kv);
+    const weights = blocks.length === 1 ? probs : ops.slice(probs, [0, 0, 0, from], [b, h, tq, len]);
+    const part = ops.matMul(weights, block.kv.v);
+    out = out === null ? part : ops.add(out, part);
+    from += len;
+  }
+  return ops.matMul(mergeHeads(ops, out!), param(params, `layers.${layer}.attn.wo`));
+}
+
+/**
+ * The relative-position table's columns for keys at the given distances, `[hd, distances.length]`
+ * (distances clipped to the table, as {@link relativeScores} does): the scaled queries times it
+ * give the learned term of keys at those distances.
+ */
+export function relativeColumns<T>(ops: Ops<T>, table: T, distances: ArrayLike<number>): T {
+  return ops.transpose(relativeRows(ops, table, distances), [1, 0]);
+}
+
+/** {@link relativeColumns} transposed: `[distances.length, hd]`, a row per distance. */
+export function relativeRows<T>(ops: Ops<T>, table: T, distances: ArrayLike<number>): T {
+  const maxDistance = ops.shape(table)[1]!;
+  const cols = Int32Array.from(distances, (d) => Math.min(Math.max(d, 0), maxDistance - 1));
+  return ops.gather(ops.transpose(table, [1, 0]), ops.constantInt(cols, [cols.length]));
+}
+
+/**
+ * {@link Ops.roll} where the backend has it, else the same from slices and concats at the known
+ * position (eager backends): `out[j] = x[b + ((j − b − position) mod period)]` along the first
+ * axis, `b` the start of `j`'s run of `period` rows (default: the whole axis).
+ */
+export function roll<T>(ops: Ops<T>, x: T, position: number, period?: number): T {
+  const shape = ops.shape(x);
+  const n = shape[0]!;
+  const len = period ?? n;
+  if (n % len !== 0) throw new Error(`internal: roll period ${len} does not divide ${n}`);
+  if (ops.roll) return ops.roll(x, position, len);
+  const shift = ((position % len) + len) % len;
+  if (shift === 0) return x;
+  const rows = (from: number, size: number) => ops.slice(x, shape.map((_, i) => (i === 0 ? from : 0)), shape.map((d, i) => (i === 0 ? size : d)));
+  const pieces: T[] = [];
+  for (let b = 0; b < n; b += len) pieces.push(rows(b + len - shift, shift), rows(b, len - shift));
+  return ops.concat(pieces, 0);
 }
 
 /** Heads of a projection of already-normalised input `x` by `layers.{layer}.attn.{name}`. */

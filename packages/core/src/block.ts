@@ -1,4 +1,4 @@
-import { type AttendOptions, type KV, attend, concatKV, project } from './attention.js';
+import { type AttendOptions, type KV, attend, concatKV, project, rope } from './attention.js';
 import type { CoreConfig } from './config.js';
 import { type Ops, type Params, param } from './ops.js';
 
@@ -65,16 +65,60 @@ export function layerForward<T>(
   start: number,
   options: LayerOptions<T> = {},
 ): LayerResult<T> {
-  const x = layerNorm(ops, params, `layers.${layer}.ln1`, h, config.layerNormEps);
-  const q = project(ops, params, config, layer, 'wq', x, start);
-  const kv: KV<T> = { k: project(ops, params, config, layer, 'wk', x, start), v: project(ops, params, config, layer, 'wv', x, start) };
   const past = options.past;
-  const context = concatKV(ops, [...(Array.isArray(past) ? past : [past as KV<T> | null | undefined]), kv])!;
-  const a = attend(ops, params, config, layer, q, context, options);
-  let out = ops.add(h, drop(ops, a, config.dropout, options.training));
-  const f = feedForward(ops, params, config, layer, layerNorm(ops, params, `layers.${layer}.ln2`, out, config.layerNormEps), options.training);
-  out = ops.add(out, drop(ops, f, config.dropout, options.training));
+  return layerWith(ops, params, config, layer, h, start, options.training, (q, kv) =>
+    attend(ops, params, config, layer, q, concatKV(ops, [...(Array.isArray(past) ? past : [past as KV<T> | null | undefined]), kv])!, options),
+  );
+}
+
+/**
+ * {@link layerForward} with the attention given by `attention(q, kv)`: it receives the queries'
+ * heads and their own keys/values (projected, RoPE applied) and returns the attention output
+ * projected by `wo`, `[B, Tq, d]`. For contexts that are not one contiguous K/V block (ring
+ * buffers read in place, see `attendBlocks`). With `fuse`, one token's Q, K and V come from one
+ * product with the three weights side by side, the queries' `1/√hd` folded into `wq` (for
+ * exported one-token graphs, where those weights are a constant: one pass over the input and
+ * three nodes fewer), and `attention` receives the queries **already scaled**.
+ */
+export function layerWith<T>(
+  ops: Ops<T>,
+  params: Params<T>,
+  config: CoreConfig,
+  layer: number,
+  h: T,
+  start: number,
+  training: boolean | undefined,
+  attention: (q: T, kv: KV<T>) => T,
+  fuse = false,
+): LayerResult<T> {
+  const x = layerNorm(ops, params, `layers.${layer}.ln1`, h, config.layerNormEps);
+  const { q, kv } =
+    fuse && ops.shape(x)[1] === 1
+      ? projectFused(ops, params, config, layer, x, start)
+      : {
+          q: project(ops, params, config, layer, 'wq', x, start),
+          kv: { k: project(ops, params, config, layer, 'wk', x, start), v: project(ops, params, config, layer, 'wv', x, start) },
+        };
+  const a = attention(q, kv);
+  let out = ops.add(h, drop(ops, a, config.dropout, training));
+  const f = feedForward(ops, params, config, layer, layerNorm(ops, params, `layers.${layer}.ln2`, out, config.layerNormEps), training);
+  out = ops.add(out, drop(ops, f, config.dropout, training));
   return { h: out, kv };
+}
+
+/**
+ * Scaled Q and K/V heads of one token (`x` `[B, 1, d]`, normalised) from one product with
+ * `[wq/√hd | wk | wv]` (RoPE is linear, so scaling before it is the same).
+ */
+function projectFused<T>(ops: Ops<T>, params: Params<T>, config: CoreConfig, layer: number, x: T, start: number): { q: T; kv: KV<T> } {
+  const [b, , d] = ops.shape(x) as [number, number, number];
+  const H = config.heads;
+  const weight = (n: 'wq' | 'wk' | 'wv') => param(params, `layers.${layer}.attn.${n}`);
+  const w = ops.concat([ops.scale(weight('wq'), 1 / Math.sqrt(d / H)), weight('wk'), weight('wv')], 1);
+  const heads = ops.reshape(ops.matMul(x, w), [b, 3 * H, 1, d / H]);
+  const part = (i: number) => ops.slice(heads, [0, i * H, 0, 0], [b, H, 1, d / H]);
+  const rotate = (y: T) => (config.position.type === 'rope' ? rope(ops, y, start, config.position.base) : y);
+  return { q: rotate(part(0)), kv: { k: rotate(part(1)), v: part(2) } };
 }
 
 /** Token embeddings `[B, T, d]` of int32 `tokens` `[B, T]`. */

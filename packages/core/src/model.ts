@@ -56,14 +56,36 @@ export interface ModelCost {
  * tensors keep their shapes at every position (empty slots carry an additive score bias of −1e9).
  * Its logits equal {@link Model.forward}'s one token at a time; its state is laid out differently
  * (it is only ever passed back to {@link FixedStep.step}). A graph exporter traces it once and the
- * graph serves every position: whatever depends on the position goes through {@link Ops.phase}
- * and {@link Ops.rotary}.
+ * graph serves every position: whatever depends on the position goes through {@link Ops.phase},
+ * {@link Ops.roll} and {@link Ops.rotary}.
+ *
+ * The state is a set of ring buffers: every K/V block of its tree holds the entries of the last
+ * `length` positions, position `p` at index `p mod length`. A step returns the one new entry of
+ * each block (the current position's), and {@link FixedStep.advance} writes it over the oldest,
+ * so nothing of the state's size is copied per token; a runtime may write the entries into its
+ * own buffers instead (index `position mod length`, the entry's bias 0).
  */
 export interface FixedStep {
   /** The state before the first token: every slot empty. */
   initialState<T>(ops: Ops<T>, batch: number): ModelState<T>;
-  /** Consumes one token per row (`[batch, 1]`) and returns its logits `[batch, 1, vocab]` and the next state. */
-  step<T>(ops: Ops<T>, params: Params<T>, tokens: T, state: ModelState<T>): ForwardResult<T>;
+  /**
+   * Consumes one token per row (`[batch, 1]`) after `state` and returns its logits `[batch, 1,
+   * vocab]` and the new entry of every state block (see {@link FixedStepResult.entries}).
+   */
+  step<T>(ops: Ops<T>, params: Params<T>, tokens: T, state: ModelState<T>): FixedStepResult<T>;
+  /** The state after a step: `entries` written into `state`'s rings (eager backends). */
+  advance<T>(ops: Ops<T>, state: ModelState<T>, entries: unknown): ModelState<T>;
+}
+
+/** What {@link FixedStep.step} returns. */
+export interface FixedStepResult<T> {
+  /** `[batch, 1, vocab]`. */
+  readonly logits: T;
+  /**
+   * The state data's tree with every K/V block replaced by the current position's entry (keys and
+   * values `[batch, heads, 1, headDim]`, no bias).
+   */
+  readonly entries: unknown;
 }
 
 /**

@@ -81,6 +81,24 @@ export interface Ops<T> {
    * every position (the value becomes an input the runtime computes for each run).
    */
   phase?(position: number, period: number): T;
+  /**
+   * Optional: `x` rolled along its first axis by `position`, each run of `period` rows on its
+   * own (default: the whole axis): `out[j] = x[b + ((j − b − position) mod period)]` with `b` the
+   * start of `j`'s run — ring buffers' entries, oldest first, put in ring order. (The first axis:
+   * a gather of whole rows, where one along the last axis moves element by element.)
+   * Backends that compute eagerly leave it out (model code then slices and concatenates at the
+   * known position, see `roll`); a graph exporter provides it so that a graph traced at one
+   * position serves every position (the gather index becomes an input the runtime computes for
+   * each run).
+   */
+  roll?(x: T, position: number, period?: number): T;
+  /**
+   * Optional: true when parameters are constants that the runtime folds arithmetic on at load (a
+   * float32 graph export), so model code may combine weights — Q, K and V side by side — at no
+   * cost per run. Left out by eager backends (it would cost a copy per call) and by int8 exports
+   * (their quantization needs every product to read a weight as it is).
+   */
+  readonly foldsWeights?: boolean;
 }
 
 /** A named parameter map, e.g. `layers.3.attn.wq` → tensor. */

@@ -1,19 +1,24 @@
 import {
   type CoreConfig,
   type FixedStep,
-  type ForwardResult,
+  type FixedStepResult,
+  type KeyBlock,
   type KV,
   type ModelState,
   type Ops,
   type Params,
+  attendBlocks,
   checkState,
   concatKV,
   detachKV,
   embed,
-  layerForward,
+  kvLength,
   layerKV,
+  layerWith,
   outputHead,
-  sliceKV,
+  param,
+  relativeRows,
+  roll,
 } from '@staircase/core';
 import type { StaircaseShape } from './forward.js';
 
@@ -28,18 +33,24 @@ import type { StaircaseShape } from './forward.js';
  *
  * So the state keeps, for every pass `q` and layer application, the K/V of the last `n·F − 1`
  * positions (a sliding window, like a Transformer-XL memory), and per layer the K/V of the final
- * outputs of the last `(n + k)·F − 1` positions. Which source each distance reads depends only on
- * `s`: exact 0/1 masks ({@link Ops.select}) pick it. Keys always end at the query, so the
- * relative-position term and RoPE need nothing new, and the shapes never change: one traced graph
- * serves every position, the position reaching it only through {@link Ops.phase} and
- * {@link Ops.rotary}.
+ * outputs of the last `(n + k)·F − 1` positions, each in a ring buffer ({@link ringLengths}): a
+ * step writes one entry per block, where a shifted window would copy every block each token
+ * (over half of a one-token run's time at the bench's reference size). Which source each
+ * distance reads depends only on `s`, and where a distance sits in a ring only on the position
+ * modulo its length: additive masks and the relative term, built in distance order and rolled
+ * ({@link Ops.roll}), so the shapes never change and one traced graph serves every position, the
+ * position reaching it only through {@link Ops.phase}, {@link Ops.roll} and {@link Ops.rotary}
+ * (RoPE keys are stored rotated, so the ring order does not matter to them).
  */
 
 /** The fixed-shape streaming state of the staircase family. */
 export interface StaircaseStreamData<T> {
-  /** `passes[q − 1][a]`: layer-application `a` inputs of pass `q` at the last {@link memoryLength} positions (empty when that is 0). */
-  readonly passes: readonly (readonly KV<T>[])[];
-  /** Per layer, K/V of the final outputs of the last {@link cacheLength} positions; null without a cache. */
+  /**
+   * `passes[a]`: layer-application `a` inputs of every pass, the rings of the last `n·F` positions
+   * stacked (pass `q`'s at `[(q − 1)·n·F, q·n·F)`); none when {@link memoryLength} is 0.
+   */
+  readonly passes: readonly KV<T>[];
+  /** Per layer, K/V of the final outputs, a ring of the last `(n + k)·F` positions; null without a cache. */
   readonly cache: readonly KV<T>[] | null;
 }
 
@@ -66,11 +77,34 @@ export function sourceOf(shape: StaircaseShape, p: number, s: number, d: number)
   return q <= n ? q : q <= n + k ? n + 1 : 0;
 }
 
-/** The fixed-shape streaming step of a staircase of `shape` (finite cache). */
+/**
+ * Ring lengths of the state: every pass memory holds `n·F` positions and the cache `(n + k)·F`
+ * (one more than {@link memoryLength} / {@link cacheLength}, the oldest never visible), so that
+ * both are multiples of `F` and where a slot's key sits depends only on the position modulo the
+ * ring, as the chunk slot does.
+ */
+export function ringLengths(shape: StaircaseShape): { memory: number; cache: number } {
+  return {
+    memory: memoryLength(shape) > 0 ? shape.passes * shape.chunk : 0,
+    cache: cacheLength(shape) > 0 ? (shape.passes + shape.cacheChunks) * shape.chunk : 0,
+  };
+}
+
+/**
+ * The fixed-shape streaming step of a staircase of `shape` (finite cache), with ring-buffer state
+ * ({@link FixedStep}). A layer application's pass memories are one block, the `n` rings stacked
+ * (pass `q`'s at `[(q − 1)·R, q·R)`), so a query of any pass scores them with one product, an
+ * additive mask hiding what its chunk slot does not read there (the passes before its own, the
+ * distances another source serves); the cache is a block of its own and the query's own key a
+ * third, and the scores are joined before the softmax ({@link attendBlocks}). The masks and the
+ * relative-position rows are built in distance order (oldest first, as the chunk slot gives
+ * them) and rolled into ring order once per run ({@link roll}): vectors as long as a ring move,
+ * never the keys.
+ */
 export function staircaseFixedStep(config: CoreConfig, shape: StaircaseShape, kind: string): FixedStep {
   const stateKind = `${kind}:fixed-step`;
-  const lm = memoryLength(shape);
-  const lc = cacheLength(shape);
+  const rings = ringLengths(shape);
+  const n = shape.passes;
   const A = shape.repeats * config.layers;
   const heads = config.heads;
   const hd = config.dModel / heads;
@@ -85,129 +119,155 @@ export function staircaseFixedStep(config: CoreConfig, shape: StaircaseShape, ki
       batch,
       position: 0,
       data: {
-        passes: lm === 0 ? [] : Array.from({ length: shape.passes }, () => Array.from({ length: A }, () => empty(ops, batch, lm))),
-        cache: lc === 0 ? null : Array.from({ length: config.layers }, () => empty(ops, batch, lc)),
+        passes: rings.memory === 0 ? [] : Array.from({ length: A }, () => empty(ops, batch, n * rings.memory)),
+        cache: rings.cache === 0 ? null : Array.from({ length: config.layers }, () => empty(ops, batch, rings.cache)),
       } satisfies StaircaseStreamData<T>,
     }),
-    step: <T>(ops: Ops<T>, params: Params<T>, tokens: T, state: ModelState<T>): ForwardResult<T> => {
+    step: <T>(ops: Ops<T>, params: Params<T>, tokens: T, state: ModelState<T>): FixedStepResult<T> => {
       const [batch, length] = ops.shape(tokens) as [number, number];
       if (length !== 1) throw new Error(`a fixed-shape stream step takes one token per row, got ${length}`);
       checkState(stateKind, batch, state);
       const t = state.position;
       const data = state.data as StaircaseStreamData<T>;
-      const masks = new PhaseMasks(ops, shape, t);
+      const terms = new RingTerms(ops, params, config, shape, t);
+      // One product for Q, K and V where weights are constants (exports); the queries come scaled.
+      const fuse = ops.foldsWeights === true;
       let h = embed(ops, params, tokens);
-      const own: KV<T>[][] = [];
-      for (let p = 1; p <= shape.passes; p++) {
-        const plan = passPlan(shape, p, lm, lc);
-        const ownPass: KV<T>[] = [];
+      const own: KV<T>[][] = Array.from({ length: A }, () => []);
+      for (let p = 1; p <= n; p++) {
         for (let a = 0; a < A; a++) {
           const layer = a % config.layers;
-          const blockOf = (src: Source, from: number, len: number, total: number): KV<T> => {
-            const kv = src === shape.passes + 1 ? data.cache![layer]! : data.passes[src - 1]![a]!;
-            return len === total ? kv : sliceKV(ops, kv, from, len);
-          };
-          const past = plan.map((seg) => {
-            const parts = seg.sources.map((src) => ({ src, kv: blockOf(src, seg.from(src), seg.length, seg.total(src)) }));
-            return combine(ops, masks, p, seg, parts);
-          });
-          const out = layerForward(ops, params, config, layer, h, t, { past });
+          const out = layerWith(ops, params, config, layer, h, t, false, (q, kv) => {
+            const blocks: KeyBlock<T>[] = [];
+            for (const source of terms.sources(p)) {
+              const ring = source === 'memory' ? data.passes[a]! : data.cache![layer]!;
+              const rows = terms.rows(source);
+              blocks.push({
+                kv: ring,
+                offsets: ops.add(terms.hidden(p, source), ring.bias!),
+                ...(rows ? { relative: (scaled: T) => ops.matMul(scaled, ops.transpose(rows, [1, 0])) } : {}),
+              });
+            }
+            const zero = terms.rows('own');
+            // q·k + q·P[:, 0] = q·(k + P[:, 0]): the own key's term without a product of its own.
+            blocks.push({ kv: zero ? { k: ops.add(kv.k, zero), v: kv.v } : kv });
+            return attendBlocks(ops, params, layer, q, blocks, { scaled: fuse });
+          }, fuse);
           h = out.h;
-          ownPass.push(out.kv);
+          own[a]!.push(out.kv);
         }
-        own.push(ownPass);
       }
-      const logits = outputHead(ops, params, config, h);
-      const shift = (kv: KV<T>, add: KV<T>, len: number): KV<T> =>
-        detachKV(ops, len === 1 ? { ...add, bias: ops.zeros([1, 1, 1, 1]) } : concatKV(ops, [sliceKV(ops, kv, 1, len - 1), add])!);
-      const next: StaircaseStreamData<T> = {
-        passes: data.passes.map((apps, q) => apps.map((kv, a) => shift(kv, own[q]![a]!, lm))),
-        cache: data.cache ? data.cache.map((kv, l) => shift(kv, layerKV(ops, params, config, l, h, t), lc)) : null,
+      const entries: StaircaseStreamData<T> = {
+        passes: data.passes.map((_, a) => concatKV(ops, own[a]!)!),
+        cache: data.cache ? data.cache.map((_, l) => layerKV(ops, params, config, l, h, t)) : null,
       };
-      return { logits, state: { kind: stateKind, batch, position: t + 1, data: next } };
+      return { logits: outputHead(ops, params, config, h), entries };
+    },
+    advance: <T>(ops: Ops<T>, state: ModelState<T>, entries: unknown): ModelState<T> => {
+      const data = state.data as StaircaseStreamData<T>;
+      const e = entries as StaircaseStreamData<T>;
+      const write = (ring: KV<T>, entry: KV<T>) => detachKV(ops, writeEntry(ops, ring, entry, state.position));
+      const next: StaircaseStreamData<T> = {
+        passes: data.passes.map((ring, a) => write(ring, e.passes[a]!)),
+        cache: data.cache ? data.cache.map((ring, l) => write(ring, e.cache![l]!)) : null,
+      };
+      return { kind: stateKind, batch: state.batch, position: state.position + 1, data: next };
     },
   };
 }
 
-/** A run of key distances read from a fixed set of sources (oldest key first). */
-interface Segment {
-  /** Keys in the segment; key `i` is at distance `far − i`. */
-  readonly length: number;
-  readonly far: number;
-  /** Sources some slot reads in this segment, in the order they are combined. */
-  readonly sources: readonly Source[];
-  /** First position of the segment inside a source's block, and that block's length. */
-  from(src: Source): number;
-  total(src: Source): number;
-}
-
 /**
- * The keys a pass-`p` query reads, as segments: distances only the cache reaches (when it is
- * longer than the memories), then the last `lm` distances where memories and cache mix.
+ * A block of `m` stacked rings with `entry` (`m` positions, one per ring, visible) written at
+ * index `i·(length / m) + position mod (length / m)` for ring `i` (the {@link FixedStep} rule).
  */
-function passPlan(shape: StaircaseShape, p: number, lm: number, lc: number): Segment[] {
-  const n = shape.passes;
-  const lengthOf = (src: Source) => (src === n + 1 ? lc : lm);
-  const used = (far: number, len: number, src: Source) => {
-    for (let s = 0; s < shape.chunk; s++) for (let i = 0; i < len; i++) if (sourceOf(shape, p, s, far - i) === src) return true;
-    return false;
-  };
-  const segment = (far: number, len: number, candidates: Source[]): Segment | null => {
-    const sources = candidates.filter((src) => used(far, len, src));
-    if (sources.length === 0) return null;
-    return { length: len, far, sources, from: (src) => lengthOf(src) - far, total: lengthOf };
-  };
-  const memories = lm === 0 ? [] : Array.from({ length: n - p + 1 }, (_, i) => p + i);
-  const cache = lc > 0 ? [n + 1] : [];
-  const segments: (Segment | null)[] = [];
-  if (lc > lm) segments.push(segment(lc, lc - lm, cache));
-  if (lm > 0) segments.push(segment(lm, lm, [...memories, ...cache]));
-  return segments.filter((s): s is Segment => s !== null);
-}
-
-/**
- * One block of keys from a segment's sources: each distance takes the source its slot reads
- * there, and the bias hides distances no source serves (besides the sources' own empty slots).
- */
-function combine<T>(ops: Ops<T>, masks: PhaseMasks<T>, p: number, seg: Segment, parts: { src: Source; kv: KV<T> }[]): KV<T> {
-  let { k, v } = parts[0]!.kv;
-  let bias = ops.constant([HIDDEN], [1, 1, 1, 1]);
-  parts.forEach(({ src, kv }, i) => {
-    const m = masks.get(p, seg, src);
-    if (i > 0) {
-      k = ops.select(m.rows, kv.k, k);
-      v = ops.select(m.rows, kv.v, v);
+function writeEntry<T>(ops: Ops<T>, ring: KV<T>, entry: KV<T>, position: number): KV<T> {
+  const len = kvLength(ops, ring);
+  const m = kvLength(ops, entry);
+  const at = position % (len / m);
+  const put = (x: T, row: (i: number) => T, axis: 2 | 3) => {
+    const shape = ops.shape(x);
+    const cut = (from: number, size: number) => ops.slice(x, shape.map((_, ax) => (ax === axis ? from : 0)), shape.map((d, ax) => (ax === axis ? size : d)));
+    const pieces: T[] = [];
+    let from = 0;
+    for (let i = 0; i < m; i++) {
+      const index = i * (len / m) + at;
+      if (index > from) pieces.push(cut(from, index - from));
+      pieces.push(row(i));
+      from = index + 1;
     }
-    bias = ops.select(m.columns, kv.bias!, bias);
-  });
-  return { k, v, bias };
+    if (from < len) pieces.push(cut(from, len - from));
+    return ops.concat(pieces, axis);
+  };
+  const rowOf = (x: T) => (i: number) => {
+    const shape = ops.shape(x);
+    return ops.slice(x, [0, 0, i, 0], [shape[0]!, shape[1]!, 1, shape[3]!]);
+  };
+  return { k: put(ring.k, rowOf(entry.k), 2), v: put(ring.v, rowOf(entry.v), 2), bias: put(ring.bias!, () => ops.zeros([1, 1, 1, 1]), 3) };
 }
 
+/** A block a query reads: the stacked pass memories or the cache. */
+type RingSource = 'memory' | 'cache';
+
 /**
- * The 0/1 masks "slot `s` reads source `src` at this distance" for the current token, built once
- * per step and shared by every layer application: constant rows when the backend computes
- * eagerly, a product of {@link Ops.phase} with the table of all slots in a traced graph.
+ * What a step's queries add to their scores, per run: for pass `p` and a block, `HIDDEN` at the
+ * ring slots whose key the query's chunk slot does not read from that block (the chunk slot's
+ * one-hot times a table of every slot, so exact and traceable), and the relative-position columns
+ * rows of a block's keys. Both are computed in distance order and rolled into ring order once per run,
+ * shared by every layer application.
  */
-class PhaseMasks<T> {
+class RingTerms<T> {
   private readonly phase: T | null;
-  private readonly cache = new Map<string, { rows: T; columns: T }>();
+  private readonly rings: { memory: number; cache: number };
+  private readonly masks = new Map<string, T>();
+  private readonly cols = new Map<string, T | null>();
 
   constructor(
     private readonly ops: Ops<T>,
+    private readonly params: Params<T>,
+    private readonly config: CoreConfig,
     private readonly shape: StaircaseShape,
     private readonly position: number,
   ) {
     this.phase = ops.phase ? ops.phase(position, shape.chunk) : null;
+    this.rings = ringLengths(shape);
   }
 
-  /** `rows` `[1, 1, len, 1]` (keys and values) and `columns` `[1, 1, 1, len]` (the bias). */
-  get(p: number, seg: Segment, src: Source): { rows: T; columns: T } {
-    const key = `${p}/${seg.far}/${seg.length}/${src}`;
-    const known = this.cache.get(key);
+  /** Where entry `i` of a block sits in distance order: the source it must come from, and its distance. */
+  private entry(source: RingSource, i: number): { src: Source; d: number } {
+    const R = this.rings[source];
+    return source === 'memory' ? { src: Math.floor(i / R) + 1, d: R - (i % R) } : { src: this.shape.passes + 1, d: R - i };
+  }
+
+  private length(source: RingSource): number {
+    return source === 'memory' ? this.shape.passes * this.rings.memory : this.rings.cache;
+  }
+
+  /** The blocks a pass-`p` query reads at some chunk slot. */
+  sources(p: number): RingSource[] {
+    return (['memory', 'cache'] as const).filter((source) => {
+      if (this.rings[source] === 0) return false;
+      for (let s = 0; s < this.shape.chunk; s++) {
+        for (let i = 0; i < this.length(source); i++) {
+          const { src, d } = this.entry(source, i);
+          if (sourceOf(this.shape, p, s, d) === src) return true;
+        }
+      }
+      return false;
+    });
+  }
+
+  /** `[1, 1, 1, len]` in ring order: 0 where a pass-`p` query reads the block's slot, else {@link HIDDEN}. */
+  hidden(p: number, source: RingSource): T {
+    const key = `${p}/${source}`;
+    const known = this.masks.get(key);
     if (known) return known;
     const F = this.shape.chunk;
-    const len = seg.length;
-    const row = (s: number) => Float32Array.from({ length: len }, (_, i) => (sourceOf(this.shape, p, s, seg.far - i) === src ? 1 : 0));
+    const len = this.length(source);
+    const row = (s: number) =>
+      Float32Array.from({ length: len }, (_, i) => {
+        const { src, d } = this.entry(source, i);
+        return sourceOf(this.shape, p, s, d) === src ? 0 : HIDDEN;
+      });
     let flat: T;
     if (this.phase) {
       const table = new Float32Array(F * len);
@@ -216,8 +276,26 @@ class PhaseMasks<T> {
     } else {
       flat = this.ops.constant(row(this.position % F), [1, len]);
     }
-    const made = { rows: this.ops.reshape(flat, [1, 1, len, 1]), columns: this.ops.reshape(flat, [1, 1, 1, len]) };
-    this.cache.set(key, made);
+    const made = this.ops.reshape(roll(this.ops, this.ops.reshape(flat, [len, 1]), this.position, this.rings[source]), [1, 1, 1, len]);
+    this.masks.set(key, made);
     return made;
+  }
+
+  /**
+   * The relative-position table's rows `[len, hd]` for a block's keys in ring order (`own`: the
+   * distance-0 row, `[1, hd]`); null without relative positions.
+   */
+  rows(source: RingSource | 'own'): T | null {
+    if (this.config.position.type !== 'relative') return null;
+    if (!this.cols.has(source)) {
+      const table = param(this.params, 'pos.rel');
+      if (source === 'own') {
+        this.cols.set(source, relativeRows(this.ops, table, [0]));
+      } else {
+        const distances = Array.from({ length: this.length(source) }, (_, i) => this.entry(source, i).d);
+        this.cols.set(source, roll(this.ops, relativeRows(this.ops, table, distances), this.position, this.rings[source]));
+      }
+    }
+    return this.cols.get(source)!;
   }
 }

@@ -6,6 +6,7 @@ import {
   type OnnxModelMetadata,
   type PhaseInput,
   type PositionInput,
+  type RollInput,
   type StateSlot,
 } from '../format.js';
 import { makeReference, referenceTokens } from '../reference.js';
@@ -213,7 +214,21 @@ function traceGraph(model: Model, params: HostParams, tokens: number, role: 'ste
     }
     return phaseInputs.get(key)!;
   };
-  const ops = createSymbolicOps(graph, TRACE_BATCH, rotary, phase);
+  // Ring-order gather indices (fixed-shape steps): an int32 input the runtime computes per run.
+  const rolls: RollInput[] = [];
+  const rollInputs = new Map<string, Sym>();
+  const rollIndex = (position: number, length: number, period: number): Sym => {
+    const key = `${position - tracedAt}_${length}_${period}`;
+    if (!rollInputs.has(key)) {
+      const name = graph.input({ name: `roll.${key}`, dtype: 'int32', dims: [length] });
+      rolls.push({ name, length, period, offset: position - tracedAt });
+      rollInputs.set(key, { name, shape: [length], dtype: 'int32', batchAxis: null });
+    }
+    return rollInputs.get(key)!;
+  };
+  // ONNX Runtime folds arithmetic on initializers at load; int8 quantization needs the products to
+  // read the weights themselves.
+  const ops = createSymbolicOps(graph, TRACE_BATCH, rotary, phase, rollIndex, common.quantization !== 'int8');
   const p = paramInitializers(graph, model, params);
   const slots: StateSlot[] = [];
   const dimsOf = (x: Sym) => x.shape.map((d, i) => (i === x.batchAxis ? ('batch' as const) : d));
@@ -222,7 +237,7 @@ function traceGraph(model: Model, params: HostParams, tokens: number, role: 'ste
     data: mapKVs(template.data, (path, kv) => {
       const declare = (r: 'k' | 'v' | 'bias', shape: number[], batchAxis: number | null, fill: number): Sym => {
         const x: Sym = { name: `state.${path}.${r}`, shape, dtype: 'float32', batchAxis };
-        slots.push({ name: `${path}.${r}`, role: r, dims: dimsOf(x), fill });
+        slots.push({ name: `${path}.${r}`, role: r, dims: dimsOf(x), fill, ...(fixed ? { update: 'ring' as const } : {}) });
         graph.input({ name: x.name, dtype: 'float32', dims: dimsOf(x) });
         return x;
       };
@@ -236,23 +251,28 @@ function traceGraph(model: Model, params: HostParams, tokens: number, role: 'ste
   };
   const tokensIn = graph.input({ name: 'tokens', dtype: 'int32', dims: ['batch', tokens] });
   const tokensSym: Sym = { name: tokensIn, shape: [TRACE_BATCH, tokens], dtype: 'int32', batchAxis: 0 };
-  const { logits, state } = fixed ? fixed.step(ops, p, tokensSym, stateIn!) : model.forward(ops, p, tokensSym, stateIn);
-  graph.output({ name: 'logits', dtype: 'float32', dims: dimsOf(logits) }, logits.name);
-
-  const out = stateIn ? listKVs(state.data) : [];
-  const expected = slots.map((s) => s.name).join(',');
-  const produced = out.flatMap(({ path }) => ['k', 'v', 'bias'].map((r) => `${path}.${r}`)).join(',');
+  const result = fixed ? fixed.step(ops, p, tokensSym, stateIn!) : model.forward(ops, p, tokensSym, stateIn);
+  graph.output({ name: 'logits', dtype: 'float32', dims: dimsOf(result.logits) }, result.logits.name);
+  // A fixed step returns each ring block's new entry; a forward, the whole next state.
+  const out = stateIn ? listKVs('entries' in result ? result.entries : result.state.data) : [];
+  const roles = fixed ? (['k', 'v'] as const) : (['k', 'v', 'bias'] as const);
+  const expected = slots.filter((s) => (roles as readonly string[]).includes(s.role)).map((s) => s.name).join(',');
+  const produced = out.flatMap(({ path }) => roles.map((r) => `${path}.${r}`)).join(',');
   if (expected !== produced) throw new ExportError(`internal: the state layout changed within a step (${expected} → ${produced})`);
   for (const { path, kv } of out) {
-    const bias = kv.bias ?? ops.zeros([1, 1, 1, kv.k.shape[2]!]);
-    for (const [r, x] of [
-      ['k', kv.k],
-      ['v', kv.v],
-      ['bias', bias],
-    ] as const) {
+    for (const r of roles) {
+      const x = r === 'bias' ? (kv.bias ?? ops.zeros([1, 1, 1, kv.k.shape[2]!])) : kv[r];
       const slot = slots.find((s) => s.name === `${path}.${r}`)!;
-      if (dimsOf(x).join(',') !== slot.dims.join(',')) throw new ExportError(`internal: state ${slot.name} changes shape within a step`);
-      graph.output({ name: `next.${path}.${r}`, dtype: 'float32', dims: slot.dims }, x.name);
+      const dims = [...slot.dims];
+      if (fixed) {
+        // The entry's positions: one per stacked ring of the block.
+        const rings = x.shape[2]!;
+        if (slot.dims[2] as number % rings !== 0) throw new ExportError(`internal: state ${slot.name} is not ${rings} rings`);
+        for (const s of slots) if (s.name.startsWith(`${path}.`) && rings > 1) s.rings = rings;
+        dims[2] = rings;
+      }
+      if (dimsOf(x).join(',') !== dims.join(',')) throw new ExportError(`internal: state ${slot.name} changes shape within a step`);
+      graph.output({ name: `next.${path}.${r}`, dtype: 'float32', dims }, x.name);
     }
   }
   if (common.quantization === 'int8') {
@@ -269,6 +289,7 @@ function traceGraph(model: Model, params: HostParams, tokens: number, role: 'ste
     state: slots,
     positions,
     ...(phases.length > 0 ? { phases } : {}),
+    ...(rolls.length > 0 ? { rolls } : {}),
     // A one-token graph is checked over a run that crosses chunk boundaries (its reference is the
     // row-parallel `forward`, so the check also covers the fixed-shape formulation).
     ...(withReference ? { reference: referenceOf(model, params, fixed ? Math.min(2 * ((model.config as { chunk?: number }).chunk ?? 1) + 1, 129) : tokens) } : {}),

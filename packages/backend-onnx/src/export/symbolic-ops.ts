@@ -71,6 +71,8 @@ export function createSymbolicOps(
   batch: number,
   rotary?: (start: number, length: number, headDim: number, base: number) => { cos: Sym; sin: Sym },
   phase?: (position: number, period: number) => Sym,
+  rollIndex?: (position: number, length: number, period: number) => Sym,
+  foldsWeights = false,
 ): Ops<Sym> {
   const sym = (name: string, shape: readonly number[], batchAxis: number | null, dtype: DType = 'float32'): Sym => ({
     name,
@@ -194,6 +196,17 @@ export function createSymbolicOps(
     stopGradient: (x) => x,
     ...(rotary ? { rotary } : {}),
     ...(phase ? { phase } : {}),
+    ...(foldsWeights ? { foldsWeights } : {}),
+    // A roll is a Gather of rows with an index the runtime computes per run.
+    ...(rollIndex
+      ? {
+          roll: (x: Sym, position: number, period?: number) => {
+            const n = x.shape[0]!;
+            if (x.batchAxis === 0) throw new ExportError('rolling along the batch axis cannot stay symbolic');
+            return sym(graph.node('Gather', [x.name, rollIndex(position, n, period ?? n).name], { axis: 0 }), x.shape, x.batchAxis, x.dtype);
+          },
+        }
+      : {}),
   };
   return ops;
 }
