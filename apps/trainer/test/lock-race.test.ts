@@ -25,7 +25,11 @@ function writeLockModule(root: string): void {
   emit(join(here, '../src/errors.ts'), 'errors.mjs');
 }
 
-/** A child that waits for `start` (epoch ms), tries the lock, holds it a while, says what happened. */
+/**
+ * A child that waits for `start` (epoch ms), tries the lock and says what happened; one that got it
+ * holds it until its stdin closes, so a child that starts late (a loaded CI machine can delay a
+ * process start by a second) still finds it held, as it would in a real race.
+ */
 const CHILD = `
 import { lockRunDir } from './run-lock.mjs';
 const [dir, start] = process.argv.slice(2);
@@ -33,21 +37,48 @@ while (Date.now() < Number(start)) {}
 try {
   const release = lockRunDir(dir);
   console.log('held');
-  setTimeout(release, 400);
+  process.stdin.on('end', release).resume();
 } catch (e) {
   console.log(e.constructor.name === 'UsageError' ? 'refused' : 'error ' + e.message);
 }
 `;
 
-function run(script: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args]);
+interface Child {
+  /** What the child printed once it tried the lock. */
+  outcome: Promise<string>;
+  /** Closes its stdin (a holder releases) and resolves when it has exited. */
+  finish(): Promise<void>;
+}
+
+function start(script: string, args: string[]): Child {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const outcome = new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
+    const line = (d: Buffer) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.trim());
+    };
+    child.stdout.on('data', line);
+    child.stderr.on('data', line);
     child.on('error', reject);
-    child.on('exit', () => resolve(out.trim()));
+    void exited.then(() => resolve(out.trim()));
   });
+  return {
+    outcome,
+    finish: () => {
+      child.stdin.end();
+      return exited;
+    },
+  };
+}
+
+/** Runs one child to its end and gives what it printed. */
+async function run(script: string, args: string[]): Promise<string> {
+  const child = start(script, args);
+  const outcome = await child.outcome;
+  await child.finish();
+  return outcome;
 }
 
 describe('the run-directory lock', () => {
@@ -59,8 +90,10 @@ describe('the run-directory lock', () => {
       const dir = join(root, `run-${round}`);
       mkdirSync(dir);
       writeFileSync(join(dir, '.lock'), '999999999\n'); // a killed process's lock
-      const start = String(Date.now() + 700); // after every child has started
-      const outcomes = await Promise.all(Array.from({ length: 6 }, () => run(join(root, 'child.mjs'), [dir, start])));
+      const at = String(Date.now() + 700); // after most children have started
+      const children = Array.from({ length: 6 }, () => start(join(root, 'child.mjs'), [dir, at]));
+      const outcomes = await Promise.all(children.map((c) => c.outcome));
+      await Promise.all(children.map((c) => c.finish()));
       expect(outcomes.filter((o) => o === 'held'), `round ${round}: ${outcomes.join(', ')}`).toHaveLength(1);
       expect(outcomes.filter((o) => o === 'refused')).toHaveLength(5);
     }
